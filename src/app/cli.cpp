@@ -1,0 +1,131 @@
+#include "app/cli.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "app/commands.hpp"
+#include "app/config_schema.hpp"
+#include "app/settings.hpp"
+#include "audio/wav.hpp"
+#include "util/config_error.hpp"
+#include "util/logging.hpp"
+
+extern char** environ;
+
+namespace voicedesk::app {
+namespace {
+
+// Names of every variable in the environment, so the config layer can warn
+// about misspelt VOICEDESK_* keys.
+std::vector<std::string> environment_names() {
+  std::vector<std::string> names;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    names.emplace_back(text.substr(0, text.find('=')));
+  }
+  return names;
+}
+
+int fail(int code, const std::string& message) {
+  std::cerr << "voicedesk: error: " << message << '\n';
+  return code;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"voicedesk: real-time voice AI workspace", "voicedesk"};
+  app.set_version_flag("--version", VOICEDESK_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();  // global flags may also follow the subcommand
+
+  util::LoadOptions load;
+  std::string config_file;
+  std::vector<std::string> settings;
+  std::string log_level;
+  std::string log_format_name;
+  app.add_option("--config", config_file,
+                 "Env-style configuration file (default: ./voicedesk.env, then ./.env)");
+  app.add_option("--set", settings, "Set a configuration key: --set KEY=VALUE (repeatable)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
+  app.add_option("--log-format", log_format_name, "text or json");
+
+  auto* config_cmd = app.add_subcommand("config", "Print the effective configuration and where each value came from (secrets masked)");
+  bool config_json = false;
+  config_cmd->add_flag("--json", config_json, "Print JSON instead of KEY=VALUE lines");
+
+  auto* segment_cmd = app.add_subcommand(
+      "segment", "Split a WAV file into utterances with the streaming audio front-end");
+  SegmentRequest segment;
+  std::string segment_file;
+  std::string mode;
+  std::string write_dir;
+  segment_cmd->add_option("file", segment_file, "WAV file (PCM16/24 or float32, mono/stereo, 8-48 kHz)")
+      ->required();
+  segment_cmd->add_option("--mode", mode, "Endpointing: fast (default) or classic");
+  segment_cmd->add_flag("--json", segment.json, "One JSON object per utterance");
+  segment_cmd->add_option("--write-dir", write_dir, "Write each utterance as a 16 kHz mono WAV here");
+
+  auto* up_cmd = app.add_subcommand("up", "Serve voicedesk on VOICEDESK_LISTEN (127.0.0.1:8080)");
+  std::string listen;
+  up_cmd->add_option("--listen", listen, "HOST:PORT to listen on");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitBadInput;
+  }
+
+  // Command-line flags are the highest configuration layer.
+  for (const std::string& setting : settings) {
+    const std::size_t eq = setting.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return fail(kExitBadInput, "--set expects KEY=VALUE, got \"" + setting + "\"");
+    }
+    load.overrides.emplace_back(setting.substr(0, eq), setting.substr(eq + 1));
+  }
+  auto flag = [&](const char* key, const std::string& value) {
+    if (!value.empty()) load.overrides.emplace_back(key, value);
+  };
+  flag("VOICEDESK_LOG_LEVEL", log_level);
+  flag("VOICEDESK_LOG_FORMAT", log_format_name);
+  flag("VOICEDESK_ENDPOINT_MODE", mode);
+  flag("VOICEDESK_LISTEN", listen);
+  if (!config_file.empty()) load.config_file = config_file;
+  load.env_names = environment_names();
+
+  std::optional<util::Config> config;
+  try {
+    config.emplace(util::load_config(config_schema(), load));
+    util::setup_logging(config->get("VOICEDESK_LOG_LEVEL"), log_format(*config));
+  } catch (const util::ConfigError& e) {
+    return fail(kExitBadInput, e.what());
+  }
+  for (const std::string& warning : config->warnings()) spdlog::warn("{}", warning);
+
+  try {
+    if (*config_cmd) {
+      std::cout << (config_json ? config->to_json().dump(2) + "\n" : config->render_text());
+      return kExitOk;
+    }
+    if (*segment_cmd) {
+      segment.wav = segment_file;
+      if (!write_dir.empty()) segment.write_dir = write_dir;
+      return run_segment(*config, segment, std::cout);
+    }
+    if (*up_cmd) return run_up(*config);
+  } catch (const audio::WavError& e) {
+    return fail(kExitBadInput, e.what());
+  } catch (const util::ConfigError& e) {
+    return fail(kExitBadInput, e.what());
+  } catch (const std::exception& e) {
+    return fail(kExitFailure, e.what());
+  }
+  return kExitBadInput;
+}
+
+}  // namespace voicedesk::app
