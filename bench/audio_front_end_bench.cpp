@@ -121,8 +121,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
     const double classic = streams_["BM_FrontEnd/classic"];
     const double vad = streams_["BM_VadOnly"];
     if (fast <= 0 || vad <= 0) return;
-    std::printf("\nfront-end (fast)    : %8.0f real-time streams per core (goal >= 500: %s)\n", fast,
-                fast >= 500 ? "met" : "NOT met");
+    std::printf("\nfront-end (fast)    : %8.0f real-time streams per core (goal >= 500: %s)\n",
+                fast, fast >= 500 ? "met" : "NOT met");
     std::printf("front-end (classic) : %8.0f real-time streams per core\n", classic);
     std::printf("bare VAD reference  : %8.0f real-time streams per core\n", vad);
     std::printf("front-end cost / bare VAD cost: %.2f\n", vad / fast);

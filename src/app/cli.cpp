@@ -53,7 +53,9 @@ int run_cli(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
   app.add_option("--log-format", log_format_name, "text or json");
 
-  auto* config_cmd = app.add_subcommand("config", "Print the effective configuration and where each value came from (secrets masked)");
+  auto* config_cmd = app.add_subcommand(
+      "config",
+      "Print the effective configuration and where each value came from (secrets masked)");
   bool config_json = false;
   config_cmd->add_flag("--json", config_json, "Print JSON instead of KEY=VALUE lines");
 
@@ -63,11 +65,13 @@ int run_cli(int argc, char** argv) {
   std::string segment_file;
   std::string mode;
   std::string write_dir;
-  segment_cmd->add_option("file", segment_file, "WAV file (PCM16/24 or float32, mono/stereo, 8-48 kHz)")
+  segment_cmd
+      ->add_option("file", segment_file, "WAV file (PCM16/24 or float32, mono/stereo, 8-48 kHz)")
       ->required();
   segment_cmd->add_option("--mode", mode, "Endpointing: fast (default) or classic");
   segment_cmd->add_flag("--json", segment.json, "One JSON object per utterance");
-  segment_cmd->add_option("--write-dir", write_dir, "Write each utterance as a 16 kHz mono WAV here");
+  segment_cmd->add_option("--write-dir", write_dir,
+                          "Write each utterance as a 16 kHz mono WAV here");
 
   auto* up_cmd = app.add_subcommand("up", "Serve voicedesk on VOICEDESK_LISTEN (127.0.0.1:8080)");
   std::string listen;

@@ -29,8 +29,8 @@ void print(const audio::Utterance& u, bool json, std::ostream& out) {
     // Rounded to the millisecond like the text form, so both agree.
     auto ms = [](double s) { return std::round(s * 1000.0) / 1000.0; };
     out << nlohmann::ordered_json{{"start", ms(u.start_seconds())},
-                          {"end", ms(u.end_seconds())},
-                          {"duration", ms(u.duration_seconds())}}
+                                  {"end", ms(u.end_seconds())},
+                                  {"duration", ms(u.duration_seconds())}}
                .dump()
         << '\n';
   } else {

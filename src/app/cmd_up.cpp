@@ -56,7 +56,8 @@ int run_up(const util::Config& config) {
   server.Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(
         "<!doctype html><meta charset=utf-8><title>voicedesk</title>"
-        "<h1>voicedesk " VOICEDESK_VERSION "</h1>"
+        "<h1>voicedesk " VOICEDESK_VERSION
+        "</h1>"
         "<p>The server is running. This build has the audio front-end "
         "(<code>voicedesk segment</code>); the browser workspace arrives with the "
         "WebRTC gateway.</p>",

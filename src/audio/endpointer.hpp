@@ -46,7 +46,7 @@ struct SpeechSegment {
   std::int64_t audio_end = 0;    // one past the last frame of audio to keep
   std::int64_t decided = 0;      // the frame whose decision ended the segment
   EndReason reason = EndReason::Silence;
-  int active_frames = 0;         // active decisions between onset and speech_end
+  int active_frames = 0;  // active decisions between onset and speech_end
 };
 
 struct EndpointerStep {
@@ -91,7 +91,7 @@ class Endpointer {
 
   bool in_speech_ = false;
   SpeechSegment current_;
-  int silence_run_ = 0;          // fast: frames since the last active one
+  int silence_run_ = 0;           // fast: frames since the last active one
   int classic_quiet_frames_ = 0;  // classic: frames counted by the silence counter
 };
 

@@ -86,10 +86,10 @@ struct AudioFrontEnd::Impl {
   VoiceActivityDetector vad;
   Endpointer endpointer;
 
-  std::vector<float> pending;        // 48 kHz mono not yet a whole 30 ms block
-  std::vector<float> resampled;      // 16 kHz not yet a whole 30 ms frame
-  std::vector<float> downmix;        // scratch for stereo input
-  std::int64_t received = 0;         // 48 kHz samples pushed, per channel
+  std::vector<float> pending;    // 48 kHz mono not yet a whole 30 ms block
+  std::vector<float> resampled;  // 16 kHz not yet a whole 30 ms frame
+  std::vector<float> downmix;    // scratch for stereo input
+  std::int64_t received = 0;     // 48 kHz samples pushed, per channel
   SampleHistory history_48k;
   SampleHistory history_16k;
   bool finished = false;
@@ -226,13 +226,18 @@ void AudioFrontEnd::push(std::span<const std::int16_t> interleaved, int channels
   const std::size_t step = kPiece - kPiece % static_cast<std::size_t>(std::max(channels, 1));
   for (std::size_t i = 0; i < interleaved.size(); i += step) {
     const std::size_t n = std::min(step, interleaved.size() - i);
-    for (std::size_t k = 0; k < n; ++k) converted[k] = static_cast<float>(interleaved[i + k]) / 32768.0f;
+    for (std::size_t k = 0; k < n; ++k)
+      converted[k] = static_cast<float>(interleaved[i + k]) / 32768.0f;
     push(std::span<const float>(converted.data(), n), channels);
   }
 }
 
-void AudioFrontEnd::finish() { impl_->finish(); }
+void AudioFrontEnd::finish() {
+  impl_->finish();
+}
 
-std::int64_t AudioFrontEnd::samples_received() const { return impl_->received; }
+std::int64_t AudioFrontEnd::samples_received() const {
+  return impl_->received;
+}
 
 }  // namespace voicedesk::audio

@@ -23,35 +23,37 @@ struct FrontEndOptions {
 };
 
 struct VadStats {
-  int frames = 0;         // 30 ms frames from onset to end of speech
-  int active_frames = 0;  // of those, judged speech
-  float peak = 0;         // absolute peak of the kept 16 kHz audio
+  int frames = 0;          // 30 ms frames from onset to end of speech
+  int active_frames = 0;   // of those, judged speech
+  float peak = 0;          // absolute peak of the kept 16 kHz audio
   double rms_dbfs = -120;  // level of the kept 16 kHz audio
 };
 
 // One utterance. Sample positions count 48 kHz input samples (per channel)
 // from the start of the stream.
 struct Utterance {
-  std::vector<float> audio_48k;  // mono, pre-roll included, for speech-to-text
-  std::vector<float> audio_16k;  // the same stretch as the VAD heard it
-  std::int64_t audio_start = 0;  // position of audio_48k[0]
-  std::int64_t start = 0;        // speech onset (pre-roll not counted)
-  std::int64_t end = 0;          // end of the last active frame
-  std::int64_t detected = 0;     // input position at which the end was decided
+  std::vector<float> audio_48k;                       // mono, pre-roll included, for speech-to-text
+  std::vector<float> audio_16k;                       // the same stretch as the VAD heard it
+  std::int64_t audio_start = 0;                       // position of audio_48k[0]
+  std::int64_t start = 0;                             // speech onset (pre-roll not counted)
+  std::int64_t end = 0;                               // end of the last active frame
+  std::int64_t detected = 0;                          // input position at which the end was decided
   std::chrono::steady_clock::time_point detected_at;  // wall clock at that moment
   EndReason reason = EndReason::Silence;
   VadStats stats;
 
-  static double seconds(std::int64_t position) { return static_cast<double>(position) / kInputRate; }
+  static double seconds(std::int64_t position) {
+    return static_cast<double>(position) / kInputRate;
+  }
   double start_seconds() const { return seconds(start); }
   double end_seconds() const { return seconds(end); }
   double duration_seconds() const { return seconds(end - start); }
 };
 
 struct VadFrame {
-  std::int64_t index = 0;              // 30 ms frame number
-  bool active = false;                 // the 30 ms decision
-  std::span<const float> audio_16k;    // the 480 samples the VAD judged
+  std::int64_t index = 0;            // 30 ms frame number
+  bool active = false;               // the 30 ms decision
+  std::span<const float> audio_16k;  // the 480 samples the VAD judged
 };
 
 struct SpeechStarted {

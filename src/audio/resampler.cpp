@@ -21,8 +21,7 @@ SoxrHandle make_soxr(double input_rate, double output_rate, unsigned channels,
   // One thread: a stream is one of hundreds per core, and soxr's OpenMP split
   // would only add scheduling noise.
   const soxr_runtime_spec_t runtime = soxr_runtime_spec(1);
-  soxr_t handle =
-      soxr_create(input_rate, output_rate, channels, &error, &io, &quality, &runtime);
+  soxr_t handle = soxr_create(input_rate, output_rate, channels, &error, &io, &quality, &runtime);
   if (error != nullptr) {
     throw std::runtime_error(std::string("libsoxr: ") + error);
   }
@@ -86,8 +85,8 @@ std::vector<float> resample_interleaved(std::span<const float> interleaved, int 
   std::vector<float> output(out_frames * static_cast<std::size_t>(channels));
   SoxrHandle soxr = make_soxr(input_rate, output_rate, static_cast<unsigned>(channels), SOXR_VHQ);
   std::size_t produced = 0;
-  soxr_error_t error =
-      soxr_process(soxr.get(), interleaved.data(), frames, nullptr, output.data(), out_frames, &produced);
+  soxr_error_t error = soxr_process(soxr.get(), interleaved.data(), frames, nullptr, output.data(),
+                                    out_frames, &produced);
   std::size_t total = produced;
   // A null input marks end of stream so soxr drains its delay line.
   while (error == nullptr && total < out_frames) {

@@ -54,8 +54,8 @@ void setup_logging(std::string_view level, LogFormat format) {
   if (parsed == spdlog::level::off && level != "off") {
     throw std::invalid_argument("unknown log level \"" + std::string(level) + "\"");
   }
-  auto logger = std::make_shared<spdlog::logger>(
-      "voicedesk", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>("voicedesk",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   if (format == LogFormat::Json) {
     logger->set_formatter(std::make_unique<JsonFormatter>());
   } else {

@@ -1,0 +1,332 @@
+// Integration tests: the real `voicedesk` binary, as a user runs it.
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "audio/test_signals.hpp"
+#include "audio/wav.hpp"
+
+namespace voicedesk {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("vd-cli-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs voicedesk in the test's directory (so no stray ./.env is read),
+  // with `env` prepended, and captures both streams.
+  Result run(const std::string& args, const std::string& env = "") const {
+    const std::string command = "cd '" + dir_.string() + "' && env -u VOICEDESK_LOG_LEVEL " + env +
+                                " '" VOICEDESK_BINARY "' " + args + " >'" +
+                                (dir_ / "out").string() + "' 2>'" + (dir_ / "err").string() +
+                                "' </dev/null";
+    const int status = std::system(command.c_str());
+    Result result;
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    result.out = slurp(dir_ / "out");
+    result.err = slurp(dir_ / "err");
+    return result;
+  }
+
+  fs::path write(const std::string& name, const std::string& bytes) const {
+    std::ofstream(dir_ / name, std::ios::binary) << bytes;
+    return dir_ / name;
+  }
+
+  fs::path dir_;
+};
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// Two speech-like bursts with a 1 s pause, 16 kHz PCM16 mono.
+fs::path two_bursts(const fs::path& dir, int rate = 16000, int channels = 1) {
+  std::vector<float> mono(static_cast<std::size_t>(rate / 2), 0.0f);
+  for (int i = 0; i < 2; ++i) {
+    const auto burst = test::speech_like(1.5, rate, static_cast<unsigned>(i + 1));
+    mono.insert(mono.end(), burst.begin(), burst.end());
+    mono.insert(mono.end(), static_cast<std::size_t>(rate), 0.0f);
+  }
+  std::vector<float> interleaved;
+  for (float x : mono) interleaved.insert(interleaved.end(), static_cast<std::size_t>(channels), x);
+  const fs::path path = dir / "bursts.wav";
+  audio::write_wav_pcm16(path, interleaved, rate, channels);
+  return path;
+}
+
+TEST_F(Cli, SegmentPrintsOneLinePerUtteranceWithThreeDecimals) {
+  const Result r = run("segment " + two_bursts(dir_).string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto out = lines(r.out);
+  ASSERT_EQ(out.size(), 2u) << r.out;
+  const std::regex format(R"(\d+\.\d{3} \d+\.\d{3} \d+\.\d{3})");
+  for (const auto& line : out) EXPECT_TRUE(std::regex_match(line, format)) << line;
+  double start = 0;
+  double end = 0;
+  double duration = 0;
+  ASSERT_EQ(std::sscanf(out[0].c_str(), "%lf %lf %lf", &start, &end, &duration), 3);
+  EXPECT_NEAR(start, 0.5, 0.035);
+  EXPECT_NEAR(end, 2.0, 0.15);
+  EXPECT_NEAR(duration, end - start, 0.0011);
+}
+
+TEST_F(Cli, SegmentJsonAndWriteDir) {
+  const Result r = run("segment --json --write-dir utts " + two_bursts(dir_, 44100, 2).string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto out = lines(r.out);
+  ASSERT_EQ(out.size(), 2u) << r.out;
+  for (const auto& line : out) {
+    const auto json = nlohmann::json::parse(line);
+    ASSERT_TRUE(json.is_object());
+    EXPECT_EQ(json.size(), 3u);
+    EXPECT_NEAR(json.at("end").get<double>() - json.at("start").get<double>(),
+                json.at("duration").get<double>(), 0.0011);
+  }
+  for (const char* name : {"utterance-001.wav", "utterance-002.wav"}) {
+    const audio::WavAudio wav = audio::read_wav(dir_ / "utts" / name);
+    EXPECT_EQ(wav.sample_rate, 16000);
+    EXPECT_EQ(wav.channels, 1);
+    EXPECT_GT(wav.frames(), 16000u);  // 1.5 s of speech plus pre-roll
+  }
+}
+
+TEST_F(Cli, SegmentClassicModeMergesPausesShorterThanTwoSeconds) {
+  const Result fast = run("segment " + two_bursts(dir_).string());
+  const Result classic = run("segment --mode classic " + two_bursts(dir_).string());
+  ASSERT_EQ(classic.exit_code, 0) << classic.err;
+  EXPECT_EQ(lines(fast.out).size(), 2u);
+  EXPECT_EQ(lines(classic.out).size(), 1u);
+}
+
+TEST_F(Cli, SegmentSharedSpeechClip) {
+  const char* env = std::getenv("VOICEDESK_SHARED_DIR");
+  const fs::path clip = fs::path(env ? env : VOICEDESK_TEST_SHARED_DIR) / "audio/send-email.wav";
+  if (!fs::exists(clip)) GTEST_SKIP() << clip << " is missing (the shared speech clips)";
+  const Result r = run("segment " + clip.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto out = lines(r.out);
+  ASSERT_EQ(out.size(), 1u) << r.out;
+  double start = 0;
+  double end = 0;
+  double duration = 0;
+  ASSERT_EQ(std::sscanf(out[0].c_str(), "%lf %lf %lf", &start, &end, &duration), 3);
+  // espeak speech from 0.30 s to 3.63 s (where the clip's energy says).
+  EXPECT_NEAR(start, 0.30, 0.15);
+  EXPECT_NEAR(end, 3.63, 0.15);
+}
+
+std::string le16(unsigned v) {
+  return {static_cast<char>(v & 0xff), static_cast<char>(v >> 8)};
+}
+std::string le32(unsigned v) {
+  return le16(v & 0xffff) + le16(v >> 16);
+}
+
+// A canonical header with the given fields, then `data` bytes of audio.
+std::string wav_bytes(unsigned tag, unsigned channels, unsigned rate, unsigned bits,
+                      unsigned data_size, std::size_t actual_data) {
+  const unsigned align = channels * bits / 8;
+  return "RIFF" + le32(36 + data_size) + "WAVEfmt " + le32(16) + le16(tag) + le16(channels) +
+         le32(rate) + le32(rate * align) + le16(align) + le16(bits) + "data" + le32(data_size) +
+         std::string(actual_data, '\0');
+}
+
+TEST_F(Cli, BadWavFilesGiveAOneLineErrorAndExitCodeTwo) {
+  const struct {
+    const char* name;
+    std::string bytes;
+    const char* message;
+  } cases[] = {
+      {"text.wav", "hello, this is not audio\n", "not a WAV file"},
+      {"empty.wav", "", "WAV"},
+      {"truncated.wav", wav_bytes(1, 1, 16000, 16, 32000, 1000), "truncated"},
+      {"absurd.wav", wav_bytes(1, 1, 16000, 16, 0xFFFFFFF0u, 64), "truncated"},
+      {"alaw.wav", wav_bytes(6, 1, 8000, 8, 800, 800), "unsupported"},
+      {"eightbit.wav", wav_bytes(1, 1, 8000, 8, 800, 800), "8"},
+      {"surround.wav", wav_bytes(1, 6, 48000, 16, 1200, 1200), "6 channels"},
+      {"rate.wav", wav_bytes(1, 1, 96000, 16, 1920, 1920), "96000"},
+      {"noaudio.wav", wav_bytes(1, 1, 16000, 16, 0, 0), "no audio"},
+  };
+  for (const auto& c : cases) {
+    const fs::path path = write(c.name, c.bytes);
+    const Result r = run("segment " + path.string());
+    EXPECT_EQ(r.exit_code, 2) << c.name << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr(c.message)) << c.name;
+    EXPECT_THAT(r.err, HasSubstr(c.name)) << "the error names the file";
+    EXPECT_EQ(lines(r.err).size(), 1u) << c.name << ": " << r.err;
+    EXPECT_EQ(r.out, "") << c.name;
+  }
+  const Result missing = run("segment does-not-exist.wav");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("does-not-exist.wav"));
+}
+
+TEST_F(Cli, UsageErrorsExitWithTwo) {
+  EXPECT_EQ(run("").exit_code, 2);
+  EXPECT_EQ(run("no-such-command").exit_code, 2);
+  EXPECT_EQ(run("segment").exit_code, 2);
+  EXPECT_EQ(run("segment --mode turbo x.wav").exit_code, 2);
+  EXPECT_EQ(run("--set NOEQUALS config").exit_code, 2);
+  EXPECT_EQ(run("--help").exit_code, 0);
+}
+
+TEST_F(Cli, ConfigPrecedenceFileEnvironmentFlags) {
+  write("voicedesk.env",
+        "VOICEDESK_PREROLL_MS=100\nVOICEDESK_TRAILING_SILENCE_MS=900\n"
+        "VOICEDESK_MIN_SPEECH_MS=120\nMAIL_PASSWORD=s3cr3t-from-file\n");
+  const Result r = run("config --set VOICEDESK_MIN_SPEECH_MS=90",
+                       "VOICEDESK_TRAILING_SILENCE_MS=700 VOICEDESK_MIN_SPEECH_MS=110");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out,
+              ::testing::ContainsRegex("VOICEDESK_PREROLL_MS=100 +# file ./voicedesk.env:1"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("VOICEDESK_TRAILING_SILENCE_MS=700 +# environment"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("VOICEDESK_MIN_SPEECH_MS=90 +# command line"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("VOICEDESK_ENDPOINT_MODE=fast +# default"));
+  EXPECT_THAT(r.out, HasSubstr("MAIL_PASSWORD=********"));
+  EXPECT_THAT(r.out + r.err, Not(HasSubstr("s3cr3t-from-file")));
+
+  const Result json = run("config --json");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto parsed = nlohmann::json::parse(json.out);
+  EXPECT_EQ(parsed.at("VOICEDESK_PREROLL_MS").at("value"), "100");
+  EXPECT_EQ(parsed.at("MAIL_PASSWORD").at("value"), "********");
+}
+
+TEST_F(Cli, DotEnvIsReadWhenThereIsNoVoicedeskEnvAndExplicitConfigWins) {
+  write(".env", "MAIL_HOST=smtp.example.org\nMAIL_PORT=465\nSOME_OTHER_TOOL_KEY=1\n");
+  const Result r = run("config");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("MAIL_PORT=465 +# file ./.env:2"));
+  EXPECT_THAT(r.err, HasSubstr("SOME_OTHER_TOOL_KEY"));  // unknown key: a warning, not an error
+  write("other.env", "MAIL_PORT=587\n");
+  EXPECT_THAT(run("--config other.env config").out, HasSubstr("MAIL_PORT=587"));
+  const Result missing = run("--config nowhere.env config");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("nowhere.env"));
+}
+
+TEST_F(Cli, MalformedValuesNameTheKeyAndTheLine) {
+  write("voicedesk.env", "# comment\nVOICEDESK_ENDPOINT_MODE=fast\nMAIL_PORT=seventy\n");
+  const Result r = run("config");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("MAIL_PORT"));
+  EXPECT_THAT(r.err, HasSubstr("voicedesk.env:3"));
+  EXPECT_EQ(lines(r.err).size(), 1u) << r.err;
+
+  write("voicedesk.env", "VOICEDESK_LISTEN 127.0.0.1:80\n");
+  const Result syntax = run("config");
+  EXPECT_EQ(syntax.exit_code, 2);
+  EXPECT_THAT(syntax.err, HasSubstr("voicedesk.env:1"));
+
+  fs::remove(dir_ / "voicedesk.env");
+  const Result env = run("config", "VOICEDESK_VAD_AGGRESSIVENESS=9");
+  EXPECT_EQ(env.exit_code, 2);
+  EXPECT_THAT(env.err, HasSubstr("VOICEDESK_VAD_AGGRESSIVENESS"));
+  EXPECT_THAT(env.err, HasSubstr("environment"));
+}
+
+TEST_F(Cli, JsonLogFormatWritesOneObjectPerLine) {
+  const Result r = run("--log-format json segment " + two_bursts(dir_).string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto err = lines(r.err);
+  ASSERT_FALSE(err.empty());
+  for (const auto& line : err) {
+    const auto record = nlohmann::json::parse(line);
+    EXPECT_TRUE(record.contains("time") && record.contains("level") && record.contains("msg"));
+  }
+  EXPECT_EQ(run("--log-level error segment " + two_bursts(dir_).string()).err, "");
+}
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST_F(Cli, UpServesHealthAndStopsOnSigterm) {
+  const int port = free_port();
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::chdir(dir_.c_str());
+    const std::string listen = "127.0.0.1:" + std::to_string(port);
+    ::execl(VOICEDESK_BINARY, "voicedesk", "up", "--listen", listen.c_str(), "--log-level", "warn",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  httplib::Client client("127.0.0.1", port);
+  auto health = client.Get("/healthz");
+  for (int attempt = 0; attempt < 100 && !health; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    health = client.Get("/healthz");
+  }
+  ASSERT_TRUE(health) << "voicedesk up did not answer on port " << port;
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(health->body).at("status"), "ok");
+  const auto page = client.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_THAT(page->body, HasSubstr("voicedesk"));
+  EXPECT_EQ(client.Get("/nope")->status, 404);
+
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(WIFEXITED(status)) << "voicedesk up did not stop on SIGTERM";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+}  // namespace
+}  // namespace voicedesk

@@ -88,7 +88,8 @@ TEST(Endpointer, ClassicCountsForTheIssueSilences) {
 }
 
 TEST(Endpointer, ClassicLookBackIsTheTenFrameHistory) {
-  const Outcome r = run(frames('.', 1.0) + "..#.######" + frames('#', 1.0) + frames('.', 3.0), classic());
+  const Outcome r =
+      run(frames('.', 1.0) + "..#.######" + frames('#', 1.0) + frames('.', 3.0), classic());
   ASSERT_EQ(r.finished.size(), 1u);
   EXPECT_EQ(r.finished[0].onset, 35);
   EXPECT_EQ(r.finished[0].audio_begin, 41 - 9);  // the whole 10-frame window at onset (frame 41)
@@ -97,7 +98,8 @@ TEST(Endpointer, ClassicLookBackIsTheTenFrameHistory) {
 TEST(Endpointer, ClassicWindowIsClearedAfterAnUtterance) {
   // Right after an end the window starts empty: 6 new active frames are
   // needed even though the history had activity.
-  const Outcome r = run(frames('#', 1.0) + std::string(75, '.') + "#####" + frames('.', 3), classic());
+  const Outcome r =
+      run(frames('#', 1.0) + std::string(75, '.') + "#####" + frames('.', 3), classic());
   EXPECT_EQ(r.finished.size(), 1u);
   EXPECT_TRUE(r.discarded.empty());
 }
@@ -106,7 +108,8 @@ TEST(Endpointer, FastEndsAfterTheTrailingSilence) {
   EndpointerOptions o;  // 600 ms = 20 frames
   const std::string burst = frames('#', 1.0);
   EXPECT_EQ(run(burst + std::string(19, '.') + burst + frames('.', 1), o).finished.size(), 1u);
-  const Outcome r = run(frames('.', 1.0) + burst + std::string(20, '.') + burst + frames('.', 1), o);
+  const Outcome r =
+      run(frames('.', 1.0) + burst + std::string(20, '.') + burst + frames('.', 1), o);
   ASSERT_EQ(r.finished.size(), 2u);
   const SpeechSegment& s = r.finished[0];
   EXPECT_EQ(s.onset, 33);

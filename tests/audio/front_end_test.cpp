@@ -36,16 +36,15 @@ Trace run(std::span<const Sample> input, const FrontEndOptions& options, std::si
           int channels = 1) {
   Trace trace;
   AudioFrontEnd front_end(
-      options, FrontEndHandlers{
-                   [&](const VadFrame& f) {
-                     EXPECT_EQ(f.index, static_cast<std::int64_t>(trace.decisions.size()));
-                     trace.stream_16k.insert(trace.stream_16k.end(), f.audio_16k.begin(),
-                                             f.audio_16k.end());
-                     trace.decisions += f.active ? '#' : '.';
-                   },
-                   [&](const SpeechStarted&) { ++trace.started; },
-                   [&](Utterance&& u) { trace.utterances.push_back(std::move(u)); },
-                   nullptr});
+      options,
+      FrontEndHandlers{[&](const VadFrame& f) {
+                         EXPECT_EQ(f.index, static_cast<std::int64_t>(trace.decisions.size()));
+                         trace.stream_16k.insert(trace.stream_16k.end(), f.audio_16k.begin(),
+                                                 f.audio_16k.end());
+                         trace.decisions += f.active ? '#' : '.';
+                       },
+                       [&](const SpeechStarted&) { ++trace.started; },
+                       [&](Utterance&& u) { trace.utterances.push_back(std::move(u)); }, nullptr});
   const std::size_t step = chunk * static_cast<std::size_t>(channels);
   for (std::size_t i = 0; i < input.size(); i += step) {
     front_end.push(input.subspan(i, std::min(step, input.size() - i)), channels);
@@ -136,7 +135,8 @@ TEST(AudioFrontEnd, StereoInt16IsDownmixedToTheSameStreamAsMonoFloat) {
   EXPECT_EQ(from_stereo.utterances[0].audio_48k, from_mono.utterances[0].audio_48k);
 
   // Opposite channels cancel: nothing is heard.
-  for (std::size_t i = 0; i < mono.size(); ++i) stereo[2 * i + 1] = static_cast<std::int16_t>(-stereo[2 * i]);
+  for (std::size_t i = 0; i < mono.size(); ++i)
+    stereo[2 * i + 1] = static_cast<std::int16_t>(-stereo[2 * i]);
   EXPECT_TRUE(run(std::span<const std::int16_t>(stereo), {}, 960, 2).utterances.empty());
 }
 
@@ -306,8 +306,7 @@ TEST(AudioFrontEnd, FastModeSplitsEspeakSentencesSeparatedByOneSecond) {
   const std::vector<std::string> sentences = {
       "Send an email to Alice saying the meeting moved to three.",
       "What is on my calendar for Friday?",
-      "Schedule a meeting with Bob tomorrow at ten in the morning.",
-      "Read my latest email."};
+      "Schedule a meeting with Bob tomorrow at ten in the morning.", "Read my latest email."};
   std::vector<float> input;
   std::vector<std::pair<double, double>> truth;
   append_silence(input, 0.5);

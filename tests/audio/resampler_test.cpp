@@ -63,7 +63,8 @@ TEST(StreamResampler, OutputIsBitIdenticalWhateverTheChunking) {
   // A non-periodic signal so that a misplaced sample cannot hide.
   std::vector<float> input = sine(440, 0.3, 48000, 48000 * 2);
   const auto chirp = sine(3100, 0.2, 48000 * 1.37, input.size());
-  for (std::size_t i = 0; i < input.size(); ++i) input[i] += chirp[i] * static_cast<float>(i % 97) / 97.0f;
+  for (std::size_t i = 0; i < input.size(); ++i)
+    input[i] += chirp[i] * static_cast<float>(i % 97) / 97.0f;
 
   const auto reference = resample_in_chunks(input, 4800);
   for (std::size_t chunk : {1u, 7u, 480u}) {

@@ -12,8 +12,8 @@ namespace voicedesk::test {
 inline std::vector<float> sine(double frequency, double amplitude, double rate, std::size_t n) {
   std::vector<float> out(n);
   for (std::size_t i = 0; i < n; ++i) {
-    out[i] = static_cast<float>(amplitude *
-                                std::sin(2.0 * std::numbers::pi * frequency * static_cast<double>(i) / rate));
+    out[i] = static_cast<float>(
+        amplitude * std::sin(2.0 * std::numbers::pi * frequency * static_cast<double>(i) / rate));
   }
   return out;
 }
@@ -24,7 +24,9 @@ inline double rms(std::span<const float> x) {
   return x.empty() ? 0.0 : std::sqrt(sum / static_cast<double>(x.size()));
 }
 
-inline double db(double ratio) { return 20.0 * std::log10(ratio); }
+inline double db(double ratio) {
+  return 20.0 * std::log10(ratio);
+}
 
 }  // namespace voicedesk::test
 

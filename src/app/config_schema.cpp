@@ -1,0 +1,114 @@
+#include "app/config_schema.hpp"
+
+namespace voicedesk::app {
+namespace {
+
+using util::ConfigKey;
+using util::ValueType;
+
+std::vector<ConfigKey> build_schema() {
+  return {
+      {.name = "VOICEDESK_LISTEN",
+       .type = ValueType::HostPort,
+       .default_value = "127.0.0.1:8080",
+       .description = "Address and port `voicedesk up` serves on"},
+      {.name = "VOICEDESK_LOG_LEVEL",
+       .type = ValueType::Enum,
+       .default_value = "info",
+       .description = "Lowest log level written",
+       .choices = {"trace", "debug", "info", "warn", "error", "critical", "off"}},
+      {.name = "VOICEDESK_LOG_FORMAT",
+       .type = ValueType::Enum,
+       .default_value = "text",
+       .description = "Log line format: human-readable text or one JSON object per line",
+       .choices = {"text", "json"}},
+      {.name = "VOICEDESK_SHARED_DIR",
+       .type = ValueType::Path,
+       .default_value = "../shared",
+       .description = "Directory with the speech clips and models used by tests and benchmarks"},
+      {.name = "VOICEDESK_VAD_AGGRESSIVENESS",
+       .type = ValueType::Int,
+       .default_value = "3",
+       .description = "Voice activity detector aggressiveness, 0-3; 3 rejects the most non-speech "
+                      "(webrtcvad mode 3)",
+       .min = 0,
+       .max = 3},
+      {.name = "VOICEDESK_VAD_HIGHPASS",
+       .type = ValueType::Bool,
+       .default_value = "false",
+       .description = "Apply a high-pass filter to the audio before the voice activity detector"},
+      {.name = "VOICEDESK_VAD_NOISE_SUPPRESSION",
+       .type = ValueType::Enum,
+       .default_value = "off",
+       .description = "Noise suppression level applied before the voice activity detector",
+       .choices = {"off", "low", "moderate", "high", "very_high"}},
+      {.name = "VOICEDESK_ENDPOINT_MODE",
+       .type = ValueType::Enum,
+       .default_value = "fast",
+       .description = "Utterance endpointing: fast (VAD with pre-roll) or classic (silence "
+                      "threshold)",
+       .choices = {"fast", "classic"}},
+      {.name = "VOICEDESK_TRAILING_SILENCE_MS",
+       .type = ValueType::Int,
+       .default_value = "600",
+       .description = "Fast mode: silence in ms that ends an utterance",
+       .min = 90,
+       .max = 10000},
+      {.name = "VOICEDESK_PREROLL_MS",
+       .type = ValueType::Int,
+       .default_value = "300",
+       .description = "Fast mode: audio in ms kept from before speech was detected",
+       .min = 0,
+       .max = 2000},
+      {.name = "VOICEDESK_MAX_UTTERANCE_MS",
+       .type = ValueType::Int,
+       .default_value = "30000",
+       .description = "Longest utterance in ms; longer speech is cut at this length",
+       .min = 1000,
+       .max = 120000},
+      {.name = "VOICEDESK_MIN_SPEECH_MS",
+       .type = ValueType::Int,
+       .default_value = "250",
+       .description = "Fast mode: shortest speech in ms kept as an utterance; shorter bursts are "
+                      "dropped",
+       .min = 0,
+       .max = 10000},
+      {.name = "VOICEDESK_CLASSIC_SILENCE_MS",
+       .type = ValueType::Int,
+       .default_value = "2000",
+       .description = "Classic mode: silence in ms that ends an utterance",
+       .min = 300,
+       .max = 10000},
+      // The keys below keep the names AI-RTC-Agent used, so its existing .env files work as is.
+      {.name = "MAIL_HOST", .description = "SMTP server host name"},
+      {.name = "MAIL_PORT",
+       .type = ValueType::Int,
+       .description = "SMTP server port",
+       .min = 1,
+       .max = 65535},
+      {.name = "MAIL_USERNAME", .description = "SMTP login user name"},
+      {.name = "MAIL_PASSWORD", .description = "SMTP login password", .secret = true},
+      {.name = "MAIL_ENCRYPTION",
+       .type = ValueType::Enum,
+       .description = "SMTP connection security",
+       .choices = {"ssl", "tls", "starttls", "none"}},
+      {.name = "GMAIL_TOKEN_FILE",
+       .type = ValueType::Path,
+       .description = "Gmail API OAuth token file"},
+      {.name = "GMAIL_SENDER", .description = "Sender address for mail sent through the Gmail API"},
+      {.name = "OPENAI_API_KEY", .description = "OpenAI API key", .secret = true},
+      {.name = "OLLAMA_BASE_URL",
+       .type = ValueType::Url,
+       .description = "Base URL of an Ollama server, e.g. http://localhost:11434"},
+      {.name = "GOOGLE_API_KEY", .description = "Google API key", .secret = true},
+  };
+}
+
+}  // namespace
+
+const std::vector<util::ConfigKey>& config_schema() {
+  static const std::vector<util::ConfigKey> schema = build_schema();
+  return schema;
+}
+
+}  // namespace voicedesk::app
