@@ -83,6 +83,20 @@ std::vector<std::string> lines(const std::string& text) {
   return out;
 }
 
+struct SegmentLine {
+  double start = 0;
+  double end = 0;
+  double duration = 0;
+};
+
+SegmentLine parse_segment_line(const std::string& line) {
+  SegmentLine parsed;
+  EXPECT_EQ(std::sscanf(line.c_str(), "%lf %lf %lf", &parsed.start, &parsed.end, &parsed.duration),
+            3)
+      << line;
+  return parsed;
+}
+
 // Two speech-like bursts with a 1 s pause, 16 kHz PCM16 mono.
 fs::path two_bursts(const fs::path& dir, int rate = 16000, int channels = 1) {
   std::vector<float> mono(static_cast<std::size_t>(rate / 2), 0.0f);
@@ -105,13 +119,10 @@ TEST_F(Cli, SegmentPrintsOneLinePerUtteranceWithThreeDecimals) {
   ASSERT_EQ(out.size(), 2u) << r.out;
   const std::regex format(R"(\d+\.\d{3} \d+\.\d{3} \d+\.\d{3})");
   for (const auto& line : out) EXPECT_TRUE(std::regex_match(line, format)) << line;
-  double start = 0;
-  double end = 0;
-  double duration = 0;
-  ASSERT_EQ(std::sscanf(out[0].c_str(), "%lf %lf %lf", &start, &end, &duration), 3);
-  EXPECT_NEAR(start, 0.5, 0.035);
-  EXPECT_NEAR(end, 2.0, 0.15);
-  EXPECT_NEAR(duration, end - start, 0.0011);
+  const SegmentLine first = parse_segment_line(out[0]);
+  EXPECT_NEAR(first.start, 0.5, 0.035);
+  EXPECT_NEAR(first.end, 2.0, 0.15);
+  EXPECT_NEAR(first.duration, first.end - first.start, 0.0011);
 }
 
 TEST_F(Cli, SegmentJsonAndWriteDir) {
@@ -150,13 +161,10 @@ TEST_F(Cli, SegmentSharedSpeechClip) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto out = lines(r.out);
   ASSERT_EQ(out.size(), 1u) << r.out;
-  double start = 0;
-  double end = 0;
-  double duration = 0;
-  ASSERT_EQ(std::sscanf(out[0].c_str(), "%lf %lf %lf", &start, &end, &duration), 3);
+  const SegmentLine only = parse_segment_line(out[0]);
   // espeak speech from 0.30 s to 3.63 s (where the clip's energy says).
-  EXPECT_NEAR(start, 0.30, 0.15);
-  EXPECT_NEAR(end, 3.63, 0.15);
+  EXPECT_NEAR(only.start, 0.30, 0.15);
+  EXPECT_NEAR(only.end, 3.63, 0.15);
 }
 
 std::string le16(unsigned v) {
