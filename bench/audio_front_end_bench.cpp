@@ -110,9 +110,11 @@ class RatioReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& run : runs) {
       const auto it = run.counters.find("streams_per_core");
-      if (it != run.counters.end() && !run.error_occurred) {
-        streams_[run.benchmark_name()] = it->second.value;
-      }
+      if (it == run.counters.end() || run.error_occurred) continue;
+      // With --benchmark_repetitions the median is the figure to quote.
+      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      if (run.run_type == Run::RT_Iteration || median)
+        streams_[run.run_name.str()] = it->second.value;
     }
   }
   void Finalize() override {
