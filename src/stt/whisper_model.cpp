@@ -129,30 +129,6 @@ struct TensorRecord {
   std::size_t count() const { return static_cast<std::size_t>(ne[0] * ne[1] * ne[2] * ne[3]); }
 };
 
-float half_to_float(std::uint16_t h) {
-  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
-  const std::uint32_t exponent = (h >> 10) & 0x1fu;
-  std::uint32_t mantissa = h & 0x3ffu;
-  std::uint32_t bits;
-  if (exponent == 0x1f) {
-    bits = sign | 0x7f800000u | (mantissa << 13);
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    bits = sign;
-  } else {  // subnormal: renormalise
-    int shift = 0;
-    while ((mantissa & 0x400u) == 0) {
-      mantissa <<= 1;
-      ++shift;
-    }
-    bits = sign | (static_cast<std::uint32_t>(113 - shift) << 23) | ((mantissa & 0x3ffu) << 13);
-  }
-  float value;
-  std::memcpy(&value, &bits, 4);
-  return value;
-}
-
 std::uint16_t load_u16(const unsigned char* p) {
   return static_cast<std::uint16_t>(p[0] | p[1] << 8);
 }
@@ -235,7 +211,13 @@ class TensorTable {
   std::vector<float> take(const std::string& name, const std::vector<std::int64_t>& shape) {
     const auto it = records_.find(name);
     if (it == records_.end()) reader_.fail("missing tensor " + name);
-    const TensorRecord& t = it->second;
+    check_shape(name, it->second, shape);
+    return to_f32(it->second);
+  }
+
+ private:
+  void check_shape(const std::string& name, const TensorRecord& t,
+                   const std::vector<std::int64_t>& shape) {
     // Biases of conv layers are stored as [out, 1]; compare without trailing 1s.
     std::vector<std::int64_t> actual;
     for (int i = t.n_dims - 1; i >= 0; --i) actual.push_back(t.ne[i]);
@@ -248,11 +230,20 @@ class TensorTable {
                    shape_text(shape));
     }
     used_.push_back(name);
-    return to_f32(t);
   }
+
+ public:
   Matrix matrix(const std::string& name, int rows, int cols, std::vector<std::int64_t> shape = {}) {
     if (shape.empty()) shape = {rows, cols};
-    return Matrix{rows, cols, take(name, shape)};
+    const auto it = records_.find(name);
+    if (it != records_.end() && it->second.type == static_cast<int>(TensorType::F16)) {
+      check_shape(name, it->second, shape);
+      const TensorRecord& t = it->second;
+      std::vector<std::uint16_t> half(t.count());
+      std::memcpy(half.data(), t.data, half.size() * 2);
+      return Matrix{rows, cols, {}, std::move(half)};
+    }
+    return Matrix{rows, cols, take(name, shape), {}};
   }
   void check_all_used() const {
     if (used_.size() != records_.size()) {
@@ -327,6 +318,21 @@ void check_hparams(const WhisperHparams& h, const Reader& reader) {
 }
 
 }  // namespace
+
+WeightView Matrix::view() const {
+  return WeightView{rows, cols, data.empty() ? nullptr : data.data(),
+                    half.empty() ? nullptr : half.data(), 0};
+}
+
+void Matrix::copy_row(int r, float* out) const {
+  const std::size_t offset = static_cast<std::size_t>(r) * static_cast<std::size_t>(cols);
+  if (!data.empty()) {
+    std::memcpy(out, data.data() + offset, static_cast<std::size_t>(cols) * sizeof(float));
+  } else {
+    for (int c = 0; c < cols; ++c)
+      out[c] = half_to_float(half[offset + static_cast<std::size_t>(c)]);
+  }
+}
 
 int WhisperModel::timestamp_token(double seconds) const {
   return tokens.timestamp_begin + static_cast<int>(std::lround(seconds / 0.02));

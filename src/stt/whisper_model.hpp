@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "stt/kernels.hpp"
+
 namespace voicedesk::stt {
 
 class ModelError : public std::runtime_error {
@@ -42,12 +44,17 @@ struct SpecialTokens {
   int timestamp_begin = 50363;  // <|0.00|>; later timestamps follow in 20 ms steps
 };
 
-// A dense row-major float matrix: rows x cols (PyTorch's [out, in] for linear layers).
+// A dense row-major matrix, rows x cols (PyTorch's [out, in] for linear
+// layers), kept in f16 when the file stores it so (half the memory and half
+// the bandwidth per decoded token), otherwise in f32.
 struct Matrix {
   int rows = 0;
   int cols = 0;
-  std::vector<float> data;
-  const float* row(int r) const { return data.data() + static_cast<std::size_t>(r) * cols; }
+  std::vector<float> data;          // f32 storage, or empty
+  std::vector<std::uint16_t> half;  // f16 storage, or empty
+
+  WeightView view() const;
+  void copy_row(int r, float* out) const;
 };
 
 struct AttentionWeights {
