@@ -10,6 +10,7 @@
 #include "app/config_schema.hpp"
 #include "app/settings.hpp"
 #include "audio/wav.hpp"
+#include "stt/whisper_model.hpp"
 #include "util/config_error.hpp"
 #include "util/logging.hpp"
 
@@ -73,6 +74,39 @@ int run_cli(int argc, char** argv) {
   segment_cmd->add_option("--write-dir", write_dir,
                           "Write each utterance as a 16 kHz mono WAV here");
 
+  auto* transcribe_cmd = app.add_subcommand(
+      "transcribe", "Transcribe a WAV file (Whisper with --model, else pocketsphinx)");
+  TranscribeRequest transcribe;
+  std::string transcribe_file;
+  std::string model;
+  std::string threads;
+  std::string language;
+  std::string dump_mel;
+  std::string teacher_force;
+  std::string dump_logits;
+  transcribe_cmd->add_option("file", transcribe_file, "WAV file")->required();
+  transcribe_cmd->add_option("--model", model, "whisper.cpp model file (ggml-*.bin)");
+  transcribe_cmd->add_option("--threads", threads, "Threads for the engine");
+  transcribe_cmd->add_option("--language", language,
+                             "Language code, e.g. en (default: the model's / detect)");
+  transcribe_cmd->add_flag("--json", transcribe.json,
+                           "Print text, segments, language and timings as JSON");
+  transcribe_cmd->add_option("--dump-mel", dump_mel,
+                             "Write the first window's log-mel [mel][frame] as f32");
+  transcribe_cmd->add_option("--teacher-force", teacher_force,
+                             "Decoder token ids to feed, e.g. \"50257 50362 843\"");
+  transcribe_cmd->add_option("--dump-logits", dump_logits,
+                             "Write one f32 logits row per forced token");
+
+  auto* bench_cmd = app.add_subcommand("bench", "Benchmarks");
+  auto* bench_stt_cmd =
+      bench_cmd->add_subcommand("stt", "Whisper engine vs OpenBLAS SGEMM, one run");
+  bench_cmd->require_subcommand(1);
+  bool bench_json = false;
+  bench_stt_cmd->add_option("--model", model, "whisper.cpp model file")->required();
+  bench_stt_cmd->add_option("--threads", threads, "Threads for the engine and OpenBLAS");
+  bench_stt_cmd->add_flag("--json", bench_json, "Print JSON");
+
   auto* up_cmd = app.add_subcommand("up", "Serve voicedesk on VOICEDESK_LISTEN (127.0.0.1:8080)");
   std::string listen;
   up_cmd->add_option("--listen", listen, "HOST:PORT to listen on");
@@ -99,6 +133,9 @@ int run_cli(int argc, char** argv) {
   flag("VOICEDESK_LOG_FORMAT", log_format_name);
   flag("VOICEDESK_ENDPOINT_MODE", mode);
   flag("VOICEDESK_LISTEN", listen);
+  flag("VOICEDESK_WHISPER_MODEL", model);
+  flag("VOICEDESK_STT_THREADS", threads);
+  flag("VOICEDESK_STT_LANGUAGE", language);
   if (!config_file.empty()) load.config_file = config_file;
   load.env_names = environment_names();
 
@@ -121,7 +158,19 @@ int run_cli(int argc, char** argv) {
       if (!write_dir.empty()) segment.write_dir = write_dir;
       return run_segment(*config, segment, std::cout);
     }
+    if (*transcribe_cmd) {
+      transcribe.wav = transcribe_file;
+      if (!dump_mel.empty()) transcribe.dump_mel = dump_mel;
+      if (!teacher_force.empty()) transcribe.teacher_force = teacher_force;
+      if (!dump_logits.empty()) transcribe.dump_logits = dump_logits;
+      return run_transcribe(*config, transcribe, std::cout);
+    }
+    if (*bench_stt_cmd) return run_bench_stt(*config, bench_json, std::cout);
     if (*up_cmd) return run_up(*config);
+  } catch (const BadInput& e) {
+    return fail(kExitBadInput, e.what());
+  } catch (const stt::ModelError& e) {
+    return fail(kExitBadInput, e.what());
   } catch (const audio::WavError& e) {
     return fail(kExitBadInput, e.what());
   } catch (const util::ConfigError& e) {

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <iosfwd>
 #include <optional>
+#include <stdexcept>
+#include <string>
 
 #include "util/config.hpp"
 
@@ -13,6 +15,12 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitBadInput = 2;
 
+// Bad input found by a command (not by a parser with its own error type).
+class BadInput : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 struct SegmentRequest {
   std::filesystem::path wav;
   bool json = false;
@@ -21,6 +29,20 @@ struct SegmentRequest {
 
 // `voicedesk segment`: runs a WAV file through the streaming front-end.
 int run_segment(const util::Config& config, const SegmentRequest& request, std::ostream& out);
+
+struct TranscribeRequest {
+  std::filesystem::path wav;
+  bool json = false;
+  std::optional<std::filesystem::path> dump_mel;     // first window, [mel][frame] f32
+  std::optional<std::string> teacher_force;          // "ID ID ..." decoder tokens
+  std::optional<std::filesystem::path> dump_logits;  // one f32 row per forced token
+};
+
+// `voicedesk transcribe`: Whisper when VOICEDESK_WHISPER_MODEL is set, else pocketsphinx.
+int run_transcribe(const util::Config& config, const TranscribeRequest& request, std::ostream& out);
+
+// `voicedesk bench stt`: the engine against OpenBLAS SGEMM in the same run.
+int run_bench_stt(const util::Config& config, bool json, std::ostream& out);
 
 // `voicedesk up`: serves until SIGINT/SIGTERM.
 int run_up(const util::Config& config);

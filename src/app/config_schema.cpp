@@ -79,6 +79,18 @@ std::vector<ConfigKey> build_schema() {
        .description = "Classic mode: silence in ms that ends an utterance",
        .min = 300,
        .max = 10000},
+      {.name = "VOICEDESK_WHISPER_MODEL",
+       .type = ValueType::Path,
+       .description = "whisper.cpp model file (ggml-*.bin); unset: the pocketsphinx fallback"},
+      {.name = "VOICEDESK_STT_THREADS",
+       .type = ValueType::Int,
+       .default_value = "2",
+       .description = "Threads for the speech-to-text engine",
+       .min = 1,
+       .max = 256},
+      {.name = "VOICEDESK_STT_LANGUAGE",
+       .description = "Language code for speech-to-text (e.g. en); empty: the model's default, "
+                      "detected by multilingual models"},
       // The keys below keep the names AI-RTC-Agent used, so its existing .env files work as is.
       {.name = "MAIL_HOST", .description = "SMTP server host name"},
       {.name = "MAIL_PORT",

@@ -60,8 +60,8 @@ void gemm_nt(const float* a, std::size_t lda, int m, const WeightView& w, const 
 void gelu_inplace(float* x, std::size_t n);
 // Row-wise softmax of the first `n` entries; entries n..stride are zeroed.
 void softmax_inplace(float* row, int n, int stride);
-void layer_norm(const float* x, int rows, int d, const float* weight, const float* bias,
-                float eps, float* y);
+void layer_norm(const float* x, int rows, int d, const float* weight, const float* bias, float eps,
+                float* y);
 
 float half_to_float(std::uint16_t h);
 std::uint16_t float_to_half(float f);

@@ -53,7 +53,8 @@ std::optional<BlockFormat> block_format(int type) {
 class MappedFile {
  public:
   explicit MappedFile(const std::filesystem::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: a FIFO without a writer must not block open(); fstat rejects it below.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) throw ModelError(path.string() + ": " + std::strerror(errno));
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -351,7 +352,8 @@ std::shared_ptr<const WhisperModel> WhisperModel::load(const std::filesystem::pa
   model->file_name = path.filename().string();
   model->file_bytes = file.size();
 
-  if (file.size() < 4 || static_cast<std::uint32_t>(reader.i32("magic")) != kMagic) {
+  if (file.size() == 0) reader.fail("empty file: not a whisper.cpp (ggml) model file");
+  if (static_cast<std::uint32_t>(reader.i32("magic")) != kMagic) {
     reader.fail("bad magic: not a whisper.cpp (ggml) model file");
   }
   WhisperHparams& h = model->hparams;
@@ -378,8 +380,8 @@ std::shared_ptr<const WhisperModel> WhisperModel::load(const std::filesystem::pa
 
   const int n_vocab_file = reader.i32("vocabulary size");
   if (n_vocab_file < 0 || n_vocab_file > h.n_vocab) {
-    reader.fail("vocabulary holds " + std::to_string(n_vocab_file) + " tokens, more than n_vocab " +
-                std::to_string(h.n_vocab));
+    reader.fail("vocabulary size " + std::to_string(n_vocab_file) + " is outside 0.." +
+                std::to_string(h.n_vocab) + " (n_vocab)");
   }
   model->vocab.reserve(static_cast<std::size_t>(h.n_vocab));
   for (int i = 0; i < n_vocab_file; ++i) {
@@ -455,6 +457,13 @@ std::shared_ptr<const WhisperModel> WhisperModel::load(const std::filesystem::pa
     const std::string name(reinterpret_cast<const char*>(
                                reader.take(static_cast<std::size_t>(name_length), "tensor name")),
                            static_cast<std::size_t>(name_length));
+    // Each dimension is at most 2^24: stop before their product can overflow.
+    std::int64_t values = 1;
+    for (int i = 0; i < record.n_dims; ++i) {
+      if (values > (std::int64_t{1} << 36) / record.ne[i])
+        reader.fail("tensor " + name + " is implausibly large");
+      values *= record.ne[i];
+    }
     const auto format = block_format(record.type);
     if (!format) reader.fail("tensor " + name + " has unknown type " + std::to_string(record.type));
     if (record.count() % format->values != 0) {

@@ -1,0 +1,426 @@
+#include "stt/pocketsphinx_transcriber.hpp"
+
+#include <pocketsphinx.h>
+#include <sphinxbase/err.h>
+#include <sphinxbase/feat.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdarg>
+#include <cstdio>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace voicedesk::stt {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Audio fed to the search between progress reports and cancellation checks.
+constexpr double kChunkSeconds = 0.5;
+// A silence or noise at least this long ends a segment.
+constexpr double kSegmentPauseSeconds = 0.3;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// sphinxbase logs every model parameter and utterance statistic to stderr. We
+// silence it but keep each thread's latest error (sphinxbase reports on the
+// thread that failed) to put the reason into our exception messages.
+thread_local std::array<char, 512> last_sphinx_error{};
+
+void keep_last_error(void* /*user_data*/, err_lvl_t level, const char* format, ...) {
+  if (level < ERR_ERROR) return;
+  std::va_list args;
+  va_start(args, format);
+  std::vsnprintf(last_sphinx_error.data(), last_sphinx_error.size(), format, args);
+  va_end(args);
+}
+
+void quiet_sphinx_logging() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // The log file too: ps_init() writes its configuration table straight to it.
+    err_set_logfp(nullptr);
+    err_set_callback(keep_last_error, nullptr);
+  });
+}
+
+// ": reason" for the latest sphinxbase error on this thread, or "" if none.
+std::string sphinx_reason() {
+  std::string message(last_sphinx_error.data());
+  // Messages read `ERROR: "file.c", line 42: reason\n`: keep the reason.
+  if (const auto line = message.find(", line "); line != std::string::npos) {
+    if (const auto colon = message.find(": ", line); colon != std::string::npos) {
+      message.erase(0, colon + 2);
+    }
+  }
+  while (!message.empty() && std::isspace(static_cast<unsigned char>(message.back())) != 0) {
+    message.pop_back();
+  }
+  return message.empty() ? message : ": " + message;
+}
+
+void check(int status, std::string_view action) {
+  if (status < 0)
+    throw TranscribeError("pocketsphinx failed to " + std::string(action) + sphinx_reason());
+}
+
+void throw_if_cancelled(const TranscribeOptions& options) {
+  if (options.cancel != nullptr && options.cancel->load()) throw Cancelled();
+}
+
+struct ConfigDeleter {
+  void operator()(cmd_ln_t* config) const { cmd_ln_free_r(config); }
+};
+struct DecoderDeleter {
+  void operator()(ps_decoder_t* decoder) const { ps_free(decoder); }
+};
+struct SegmentIteratorDeleter {
+  void operator()(ps_seg_t* segment) const { ps_seg_free(segment); }
+};
+using ConfigPtr = std::unique_ptr<cmd_ln_t, ConfigDeleter>;
+using DecoderPtr = std::unique_ptr<ps_decoder_t, DecoderDeleter>;
+using SegmentIteratorPtr = std::unique_ptr<ps_seg_t, SegmentIteratorDeleter>;
+
+struct ModelFiles {
+  std::filesystem::path dir;
+  std::filesystem::path acoustic_model;
+  std::filesystem::path language_model;
+  std::filesystem::path dictionary;
+};
+
+// pocketsphinx reports a missing file only after half a load, in its log, so
+// check first and say which package provides them.
+ModelFiles find_model(const std::filesystem::path& dir) {
+  ModelFiles files{dir, dir / "en-us", dir / "en-us.lm.bin", dir / "cmudict-en-us.dict"};
+  for (const auto* path : {&files.acoustic_model, &files.language_model, &files.dictionary}) {
+    std::error_code error;
+    if (!std::filesystem::exists(*path, error)) {
+      throw TranscribeError("pocketsphinx model file missing: " + path->string() +
+                            " (the Debian package pocketsphinx-en-us provides it)");
+    }
+  }
+  return files;
+}
+
+// Scaled like the WAV reader (x 32768), so 16-bit input comes back exactly.
+std::vector<int16> to_pcm16(std::span<const float> audio) {
+  std::vector<int16> pcm(audio.size());
+  std::transform(audio.begin(), audio.end(), pcm.begin(), [](float sample) {
+    if (std::isnan(sample)) return int16{0};
+    return static_cast<int16>(std::clamp(std::nearbyint(sample * 32768.0F), -32768.0F, 32767.0F));
+  });
+  return pcm;
+}
+
+// MFCC frames of one utterance as ps_process_cep() takes them: row pointers.
+class Cepstra {
+ public:
+  Cepstra(std::size_t frames, std::size_t dimension) : values_(frames * dimension), rows_(frames) {
+    for (std::size_t i = 0; i < frames; ++i) rows_[i] = values_.data() + i * dimension;
+  }
+  // The rows point into values_: a copy would alias, a move keeps the buffer.
+  Cepstra(const Cepstra&) = delete;
+  Cepstra& operator=(const Cepstra&) = delete;
+  Cepstra(Cepstra&&) = default;
+  Cepstra& operator=(Cepstra&&) = default;
+
+  mfcc_t** rows() { return rows_.data(); }
+  std::size_t frames() const { return rows_.size(); }
+  void truncate(std::size_t frames) { rows_.resize(std::min(frames, rows_.size())); }
+
+ private:
+  std::vector<mfcc_t> values_;
+  std::vector<mfcc_t*> rows_;
+};
+
+// Runs the decoder's own front end over the whole utterance up front, so the
+// cepstral mean is known before the search starts (see prime_cmn).
+Cepstra compute_cepstra(ps_decoder_t* decoder, std::span<const int16> pcm) {
+  fe_t* front_end = ps_get_fe(decoder);
+  check(fe_start_utt(front_end), "start the front end");
+  int32 frames = 0;
+  std::size_t remaining = pcm.size();
+  check(fe_process_frames(front_end, nullptr, &remaining, nullptr, &frames, nullptr),
+        "size the front end's output");
+  // One row more for the frame fe_end_utt() makes of the samples left over.
+  Cepstra cepstra(static_cast<std::size_t>(frames) + 1,
+                  static_cast<std::size_t>(fe_get_output_size(front_end)));
+  const int16* samples = pcm.data();
+  remaining = pcm.size();
+  check(fe_process_frames(front_end, &samples, &remaining, cepstra.rows(), &frames, nullptr),
+        "compute MFCCs");
+  int32 last = 0;
+  check(fe_end_utt(front_end, cepstra.rows()[frames], &last), "compute MFCCs");
+  cepstra.truncate(static_cast<std::size_t>(frames + last));
+  return cepstra;
+}
+
+// The acoustic model was trained with each utterance's own cepstral mean
+// subtracted. Fed in chunks, sphinxbase can only subtract a running mean, which
+// starts from a generic prior and carries over from the decoder's previous
+// utterance: the first seconds decode against a wrong mean and the result
+// depends on which pooled decoder ran what before. Starting the running mean at
+// this utterance's mean gives near batch accuracy and makes calls independent.
+void prime_cmn(ps_decoder_t* decoder, Cepstra& cepstra) {
+  cmn_t* cmn = ps_get_feat(decoder)->cmn_struct;
+  const auto width = static_cast<std::size_t>(cmn->veclen);
+  std::vector<mfcc_t> mean(width);
+  std::size_t counted = 0;
+  const auto add = [&](bool zero_energy_too) {
+    for (std::size_t f = 0; f < cepstra.frames(); ++f) {
+      const mfcc_t* frame = cepstra.rows()[f];
+      if (!zero_energy_too && frame[0] < 0) continue;
+      for (std::size_t i = 0; i < width; ++i) mean[i] += frame[i];
+      ++counted;
+    }
+  };
+  // Like batch CMN, zero-energy frames (c0 < 0) only count when nothing else does.
+  add(false);
+  if (counted == 0) add(true);
+  if (counted == 0) return;
+  for (auto& value : mean) value /= static_cast<mfcc_t>(counted);
+  cmn_live_set(cmn, mean.data());
+}
+
+// Ends the utterance however the search is left: a decoder still inside one
+// refuses ps_start_utt(), so a cancelled call would spoil its pooled decoder.
+class Utterance {
+ public:
+  explicit Utterance(ps_decoder_t* decoder) : decoder_(decoder) {
+    check(ps_start_utt(decoder_), "start an utterance");
+  }
+  ~Utterance() {
+    if (decoder_ != nullptr) ps_end_utt(decoder_);
+  }
+  Utterance(const Utterance&) = delete;
+  Utterance& operator=(const Utterance&) = delete;
+
+  void end() { check(ps_end_utt(std::exchange(decoder_, nullptr)), "finish the utterance"); }
+
+ private:
+  ps_decoder_t* decoder_;
+};
+
+void search(ps_decoder_t* decoder, Cepstra& cepstra, std::size_t chunk_frames,
+            const TranscribeOptions& options) {
+  Utterance utterance(decoder);
+  const std::size_t total = cepstra.frames();
+  for (std::size_t fed = 0; fed < total;) {
+    throw_if_cancelled(options);
+    const std::size_t count = std::min(chunk_frames, total - fed);
+    check(ps_process_cep(decoder, cepstra.rows() + fed, static_cast<int>(count), FALSE, FALSE),
+          "decode");
+    fed += count;
+    // 1.0 waits for the end of the utterance, which runs the final passes.
+    if (fed < total && options.on_progress) {
+      options.on_progress(static_cast<double>(fed) / static_cast<double>(total));
+    }
+  }
+  utterance.end();
+  if (options.on_progress) options.on_progress(1.0);
+}
+
+// <s>, </s>, <sil>, [NOISE], [SPEECH]; other models' filler dictionaries use ++NOISE++.
+bool is_filler(std::string_view token) {
+  return token.starts_with('<') || token.starts_with('[') || token.starts_with("++");
+}
+
+// "read(2)" is the dictionary's second pronunciation of "read".
+std::string_view base_word(std::string_view token) {
+  if (token.ends_with(')')) {
+    if (const auto open = token.rfind('('); open != std::string_view::npos && open > 0) {
+      return token.substr(0, open);
+    }
+  }
+  return token;
+}
+
+std::vector<Segment> best_path_segments(ps_decoder_t* decoder, double frames_per_second,
+                                        double duration) {
+  const auto seconds = [&](int frame) { return std::min(frame / frames_per_second, duration); };
+  std::vector<Segment> segments;
+  bool extend_last = false;
+  SegmentIteratorPtr item(ps_seg_iter(decoder));
+  while (item) {
+    int first = 0;
+    int last = 0;  // inclusive
+    ps_seg_frames(item.get(), &first, &last);
+    const double start = seconds(first);
+    const double end = seconds(last + 1);
+    const std::string_view token = ps_seg_word(item.get());
+    if (is_filler(token)) {
+      if (end - start >= kSegmentPauseSeconds) extend_last = false;
+    } else if (extend_last) {
+      segments.back().end = end;
+      segments.back().text.append(" ").append(base_word(token));
+    } else {
+      segments.push_back({.start = start, .end = end, .text = std::string(base_word(token))});
+      extend_last = true;
+    }
+    item.reset(ps_seg_next(item.release()));  // frees the iterator at the end
+  }
+  return segments;
+}
+
+}  // namespace
+
+class PocketsphinxTranscriber::Pool {
+ public:
+  Pool(const std::filesystem::path& model_dir, std::size_t max_decoders)
+      : files_(find_model(model_dir)),
+        max_decoders_(max_decoders != 0 ? max_decoders
+                                        : std::max(1U, std::thread::hardware_concurrency())) {
+    // Reserved so that give_back(), which runs in destructors, cannot throw.
+    idle_.reserve(max_decoders_);
+    idle_.push_back(create());
+    created_ = 1;
+    frames_per_second_ =
+        static_cast<double>(cmd_ln_int32_r(ps_get_config(idle_[0].get()), "-frate"));
+  }
+
+  // A decoder lent to one transcription, returned to the pool when it goes out of scope.
+  class Lease {
+   public:
+    Lease(Pool& pool, DecoderPtr decoder) : pool_(pool), decoder_(std::move(decoder)) {}
+    ~Lease() { pool_.give_back(std::move(decoder_)); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+
+    ps_decoder_t* get() const { return decoder_.get(); }
+
+   private:
+    Pool& pool_;
+    DecoderPtr decoder_;
+  };
+
+  // Waits while all max_decoders are lent. Sets load_ms to the time spent
+  // creating a decoder, 0 when an idle one was reused.
+  Lease acquire(double& load_ms) {
+    std::unique_lock lock(mutex_);
+    returned_.wait(lock, [&] { return !idle_.empty() || created_ < max_decoders_; });
+    if (!idle_.empty()) {
+      DecoderPtr decoder = std::move(idle_.back());
+      idle_.pop_back();
+      load_ms = 0;
+      return Lease(*this, std::move(decoder));
+    }
+    ++created_;  // claims the slot; loading takes long, so without the lock
+    lock.unlock();
+    try {
+      const auto start = Clock::now();
+      DecoderPtr decoder = create();
+      load_ms = ms_since(start);
+      return Lease(*this, std::move(decoder));
+    } catch (...) {
+      lock.lock();
+      --created_;
+      returned_.notify_one();
+      throw;
+    }
+  }
+
+  double frames_per_second() const { return frames_per_second_; }
+
+ private:
+  DecoderPtr create() const {
+    // Loading touches sphinxbase's process-wide state (logging, the front
+    // end's warp parameters), so one load at a time in the whole process.
+    static std::mutex loading;
+    const std::lock_guard lock(loading);
+    quiet_sphinx_logging();
+    last_sphinx_error[0] = '\0';
+    // Voice activity detection stays off: it drops silent frames from the
+    // features, which shifts every later word's time, and the search copes
+    // with silence anyway.
+    const ConfigPtr config(
+        cmd_ln_init(nullptr, ps_args(), TRUE, "-hmm", files_.acoustic_model.c_str(), "-lm",
+                    files_.language_model.c_str(), "-dict", files_.dictionary.c_str(),
+                    "-remove_silence", "no", nullptr));
+    if (!config) throw TranscribeError("pocketsphinx rejected its configuration" + sphinx_reason());
+    DecoderPtr decoder(ps_init(config.get()));  // holds its own reference to config
+    if (!decoder) {
+      throw TranscribeError("pocketsphinx could not load the model in " + files_.dir.string() +
+                            sphinx_reason());
+    }
+    return decoder;
+  }
+
+  void give_back(DecoderPtr decoder) {
+    {
+      const std::lock_guard lock(mutex_);
+      idle_.push_back(std::move(decoder));
+    }
+    returned_.notify_one();
+  }
+
+  const ModelFiles files_;
+  const std::size_t max_decoders_;
+  double frames_per_second_ = 0;
+  std::mutex mutex_;
+  std::condition_variable returned_;
+  std::vector<DecoderPtr> idle_;
+  std::size_t created_ = 0;  // idle or lent
+};
+
+std::filesystem::path PocketsphinxTranscriber::default_model_dir() {
+  return VOICEDESK_POCKETSPHINX_MODEL_DIR;
+}
+
+PocketsphinxTranscriber::PocketsphinxTranscriber(std::filesystem::path model_dir,
+                                                 std::size_t max_decoders)
+    : pool_(std::make_unique<Pool>(model_dir, max_decoders)) {}
+
+PocketsphinxTranscriber::~PocketsphinxTranscriber() = default;
+
+Transcript PocketsphinxTranscriber::transcribe(std::span<const float> audio_16k,
+                                               const TranscribeOptions& options) const {
+  const auto started = Clock::now();
+  if (!options.language.empty() && options.language != "en") {
+    throw TranscribeError("pocketsphinx fallback only supports English, not \"" + options.language +
+                          "\"");
+  }
+  throw_if_cancelled(options);
+  last_sphinx_error[0] = '\0';
+
+  Transcript transcript;
+  transcript.language = "en";
+  const Pool::Lease lease = pool_->acquire(transcript.timings.load_ms);
+  ps_decoder_t* decoder = lease.get();
+  // A new stream resets the noise estimate and numbers frames from 0, so no
+  // call depends on what the pooled decoder decoded before.
+  check(ps_start_stream(decoder), "start a stream");
+
+  const auto mel_start = Clock::now();
+  Cepstra cepstra = compute_cepstra(decoder, to_pcm16(audio_16k));
+  prime_cmn(decoder, cepstra);
+  transcript.timings.mel_ms = ms_since(mel_start);
+
+  const auto decode_start = Clock::now();
+  const double frames_per_second = pool_->frames_per_second();
+  const auto chunk_frames =
+      static_cast<std::size_t>(std::max(1.0, std::round(kChunkSeconds * frames_per_second)));
+  search(decoder, cepstra, chunk_frames, options);
+  transcript.segments = best_path_segments(decoder, frames_per_second,
+                                           static_cast<double>(audio_16k.size()) / kSampleRate);
+  transcript.timings.decode_ms = ms_since(decode_start);
+
+  for (const Segment& segment : transcript.segments) {
+    if (!transcript.text.empty()) transcript.text += ' ';
+    transcript.text += segment.text;
+  }
+  transcript.timings.total_ms = ms_since(started);
+  return transcript;
+}
+
+}  // namespace voicedesk::stt
