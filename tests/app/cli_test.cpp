@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -287,6 +289,116 @@ TEST_F(Cli, JsonLogFormatWritesOneObjectPerLine) {
     EXPECT_TRUE(record.contains("time") && record.contains("level") && record.contains("msg"));
   }
   EXPECT_EQ(run("--log-level error segment " + two_bursts(dir_).string()).err, "");
+}
+
+fs::path shared_file(const std::string& relative) {
+  const char* env = std::getenv("VOICEDESK_SHARED_DIR");
+  return fs::path(env != nullptr && *env != '\0' ? env : VOICEDESK_TEST_SHARED_DIR) / relative;
+}
+
+std::vector<float> read_floats(const fs::path& path) {
+  const std::string bytes = slurp(path);
+  std::vector<float> values(bytes.size() / sizeof(float));
+  std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
+  return values;
+}
+
+TEST_F(Cli, TranscribeDumpsMelAndTeacherForcedLogitsInTheReferenceLayouts) {
+  const fs::path model = shared_file("whisper-ref/ggml-micro-random.en-f32.bin");
+  const fs::path jfk = shared_file("audio/jfk.wav");
+  if (!fs::exists(model) || !fs::exists(jfk))
+    GTEST_SKIP() << model << " or " << jfk << " is missing";
+  const Result mel =
+      run("transcribe --model " + model.string() + " --dump-mel mel.f32 " + jfk.string());
+  ASSERT_EQ(mel.exit_code, 0) << mel.err;
+  const std::vector<float> ours = read_floats(dir_ / "mel.f32");
+  const std::vector<float> reference =
+      read_floats(shared_file("whisper-ref/reference-f32/mel_jfk_80x3000.f32"));
+  ASSERT_EQ(ours.size(), 80u * 3000u);
+  ASSERT_EQ(ours.size(), reference.size());
+  float worst = 0;
+  for (std::size_t i = 0; i < ours.size(); ++i)
+    worst = std::max(worst, std::abs(ours[i] - reference[i]));
+  EXPECT_LE(worst, 2e-3f);
+
+  const std::string tokens =
+      "50257 50362 843 523 616 5891 3399 11 1265 407 644 534 1499 460 466 329 345 "
+      "11 1265 644 345 460 466 329 534 1499 13 50256";
+  const Result logits = run("transcribe --model " + model.string() + " --teacher-force '" + tokens +
+                            "' --dump-logits logits.f32 " + jfk.string());
+  ASSERT_EQ(logits.exit_code, 0) << logits.err;
+  const std::vector<float> rows = read_floats(dir_ / "logits.f32");
+  ASSERT_EQ(rows.size(), 28u * 51864u);
+  // Row 27 (after <|endoftext|>) is a genuine teacher-forced row of the
+  // reference (see whisper_engine_test.cpp for the file's other rows).
+  const std::vector<float> expected =
+      read_floats(shared_file("whisper-ref/reference-f32/logits_teacher_forced_28x51864.f32"));
+  worst = 0;
+  for (std::size_t i = 27u * 51864u; i < rows.size(); ++i)
+    worst = std::max(worst, std::abs(rows[i] - expected[i]));
+  EXPECT_LE(worst, 0.02f);
+}
+
+TEST_F(Cli, TranscribeJsonHasTextSegmentsLanguageAndTimings) {
+  const fs::path model = shared_file("whisper-ref/ggml-micro-random.en-f16.bin");
+  const fs::path jfk = shared_file("audio/jfk.wav");
+  if (!fs::exists(model) || !fs::exists(jfk))
+    GTEST_SKIP() << model << " or " << jfk << " is missing";
+  const Result r =
+      run("transcribe --json --threads 2 --model " + model.string() + " " + jfk.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto json = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(json.at("text").is_string());
+  EXPECT_EQ(json.at("language"), "en");
+  ASSERT_TRUE(json.at("segments").is_array());
+  for (const auto& segment : json.at("segments")) {
+    EXPECT_LE(segment.at("start").get<double>(), segment.at("end").get<double>());
+    EXPECT_TRUE(segment.at("text").is_string());
+  }
+  for (const char* key : {"load", "mel", "encode", "decode", "total"}) {
+    EXPECT_GE(json.at("timings_ms").at(key).get<double>(), 0.0) << key;
+  }
+  EXPECT_GT(json.at("timings_ms").at("encode").get<double>(), 0.0);
+}
+
+TEST_F(Cli, TranscribeBadInputsExitWithTwo) {
+  const fs::path jfk = shared_file("audio/jfk.wav");
+  if (!fs::exists(jfk)) GTEST_SKIP() << jfk << " is missing";
+  write("bad-model.bin", "lmgg this is not a model");
+  const Result bad_model = run("transcribe --model bad-model.bin " + jfk.string());
+  EXPECT_EQ(bad_model.exit_code, 2);
+  EXPECT_THAT(bad_model.err, HasSubstr("bad-model.bin"));
+  const Result missing_model = run("transcribe --model nowhere.bin " + jfk.string());
+  EXPECT_EQ(missing_model.exit_code, 2);
+  EXPECT_THAT(missing_model.err, HasSubstr("nowhere.bin"));
+  const fs::path model = shared_file("whisper-ref/ggml-micro-random.en-f16.bin");
+  if (!fs::exists(model)) return;
+  const Result bad_tokens = run("transcribe --model " + model.string() +
+                                " --teacher-force '50257 x' --dump-logits l.f32 " + jfk.string());
+  EXPECT_EQ(bad_tokens.exit_code, 2);
+  EXPECT_THAT(bad_tokens.err, HasSubstr("\"x\""));
+  EXPECT_EQ(run("transcribe --model " + model.string() + " --teacher-force 50257 " + jfk.string())
+                .exit_code,
+            2);
+  EXPECT_EQ(run("transcribe --dump-mel m.f32 " + jfk.string()).exit_code,
+            2);  // needs a Whisper model
+}
+
+// With a real model (users with internet: scripts/download-model tiny.en),
+// the JFK clip must come out as every real Whisper model transcribes it.
+TEST_F(Cli, RealModelTranscribesJfk) {
+  const char* model = std::getenv("VOICEDESK_TEST_MODEL");
+  if (model == nullptr || *model == '\0') {
+    GTEST_SKIP() << "set VOICEDESK_TEST_MODEL to a real ggml Whisper model to run this test";
+  }
+  const fs::path jfk = shared_file("audio/jfk.wav");
+  if (!fs::exists(jfk)) GTEST_SKIP() << jfk << " is missing";
+  const Result r = run("transcribe --model '" + std::string(model) + "' " + jfk.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(
+      r.out,
+      "And so my fellow Americans, ask not what your country can do for you, ask what you can do "
+      "for your country.\n");
 }
 
 int free_port() {
