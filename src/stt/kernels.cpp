@@ -186,6 +186,9 @@ constexpr int kMC = 128;
 // Below this many rows of A, packing costs more than it saves: the product
 // is a few dot products per weight row (the decoder's per-token path).
 constexpr int kGemvRows = 4;
+// Products smaller than this many multiply-adds run on the calling thread:
+// waking the pool costs more than it saves (the decoder's per-layer steps).
+constexpr double kParallelWork = 1 << 20;
 
 struct PackBuffers {
   std::vector<float> a;
@@ -419,7 +422,45 @@ VD_AVX512 void softmax_avx512(float* row, int n) {
   for (; j < n; ++j) row[j] *= 1.0f / sum;
 }
 
+VD_AVX512 void axpy_avx512(float a, const float* x, float* y, int n) {
+  const __m512 va = _mm512_set1_ps(a);
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+  }
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+VD_AVX512 float dot_avx512(const float* x, const float* y, int n) {
+  __m512 acc0 = _mm512_setzero_ps();
+  __m512 acc1 = _mm512_setzero_ps();
+  int i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16), acc1);
+  }
+  for (; i + 16 <= n; i += 16) acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), acc0);
+  float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+  for (; i < n; ++i) sum += x[i] * y[i];
+  return sum;
+}
+
 }  // namespace
+
+void axpy(float a, const float* x, float* y, int n) {
+  if (cpu_has_avx512()) {
+    axpy_avx512(a, x, y, n);
+    return;
+  }
+  for (int i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+float dot(const float* x, const float* y, int n) {
+  if (cpu_has_avx512()) return dot_avx512(x, y, n);
+  float sum = 0;
+  for (int i = 0; i < n; ++i) sum += x[i] * y[i];
+  return sum;
+}
 
 void gemm_nt(const float* a, std::size_t lda, int m, const WeightView& w, const float* bias,
              float* c, std::size_t ldc, ThreadPool& pool) {
@@ -431,7 +472,8 @@ void gemm_nt(const float* a, std::size_t lda, int m, const WeightView& w, const 
   // activations for wide weights (the decoder's projections and logits).
   const bool split_m = m > kGemvRows && m >= w.rows;
   const int units = split_m ? (m + kMR - 1) / kMR : panels;
-  const int tasks = std::min(units, pool.size() * (m <= kGemvRows ? 4 : 1));
+  const bool small = static_cast<double>(m) * w.rows * w.cols < kParallelWork;
+  const int tasks = small ? 1 : std::min(units, pool.size() * (m <= kGemvRows ? 4 : 1));
   pool.parallel_for(tasks, [&](int task) {
     const auto first = static_cast<int>(static_cast<long>(units) * task / tasks);
     const auto last = static_cast<int>(static_cast<long>(units) * (task + 1) / tasks);

@@ -57,6 +57,10 @@ struct WeightView {
 void gemm_nt(const float* a, std::size_t lda, int m, const WeightView& w, const float* bias,
              float* c, std::size_t ldc, ThreadPool& pool);
 
+// y[0..n) += a * x[0..n)
+void axpy(float a, const float* x, float* y, int n);
+float dot(const float* x, const float* y, int n);
+
 void gelu_inplace(float* x, std::size_t n);
 // Row-wise softmax of the first `n` entries; entries n..stride are zeroed.
 void softmax_inplace(float* row, int n, int stride);

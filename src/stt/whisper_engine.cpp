@@ -18,13 +18,34 @@ void add(float* x, const float* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) x[i] += y[i];
 }
 
-// Head h of a [rows][state] matrix, transposed to [head_dim][rows]: the
-// layout in which attention's second product is again an A * W^T GEMM.
-void transpose_head(const float* v, int rows, int state, int head, int head_dim, float* vt) {
+// Stores rows of a [rows][state] matrix as columns first .. first+rows of a
+// per-head transposed cache ([head][head_dim][capacity]).
+void store_transposed(const float* x, int rows, int state, int heads, int first, int capacity,
+                      float* xt) {
+  const int dh = state / heads;
   for (int r = 0; r < rows; ++r) {
-    const float* src = v + static_cast<std::size_t>(r) * state + head * head_dim;
-    for (int d = 0; d < head_dim; ++d) vt[static_cast<std::size_t>(d) * rows + r] = src[d];
+    const float* src = x + static_cast<std::size_t>(r) * state;
+    for (int c = 0; c < state; ++c) {
+      const int head = c / dh;
+      const int d = c % dh;
+      xt[(static_cast<std::size_t>(head) * dh + d) * capacity + first + r] = src[c];
+    }
   }
+}
+
+AttentionCache make_cache(int capacity, int state) {
+  const std::size_t size = static_cast<std::size_t>(capacity) * state;
+  return AttentionCache{std::vector<float>(size), std::vector<float>(size),
+                        std::vector<float>(size), capacity};
+}
+
+// Appends `rows` keys and values at position `first` of a cache.
+void store_keys_values(AttentionCache& cache, const float* k, const float* v, int rows, int first,
+                       int state, int heads) {
+  std::copy_n(k, static_cast<std::size_t>(rows) * state,
+              cache.k.data() + static_cast<std::size_t>(first) * state);
+  store_transposed(k, rows, state, heads, first, cache.capacity, cache.kt.data());
+  store_transposed(v, rows, state, heads, first, cache.capacity, cache.vt.data());
 }
 
 // im2col for a kernel-3, padding-1 conv1d over time-major input
@@ -55,35 +76,61 @@ void WhisperEngine::linear(const float* x, int n, const Matrix& w, const std::ve
           bias != nullptr ? bias->data() : nullptr, y, static_cast<std::size_t>(w.rows), *pool_);
 }
 
-// Multi-head attention of n queries over m keys. q, k and out are
-// [rows][state] with heads side by side; vt holds each head's values
-// transposed ([head][head_dim][m]). With causal_past >= 0, query i sees only
-// keys 0 .. causal_past + i.
-void WhisperEngine::attention(const float* q, int n, const float* k, const float* vt, int m,
-                              int state, int heads, int causal_past, float* out,
-                              EngineScratch& s) const {
+// Multi-head attention of n queries over the first m keys of `cache`. q and
+// out are [n][state] with heads side by side. With causal_past >= 0, query i
+// sees only keys 0 .. causal_past + i.
+void WhisperEngine::attention(const float* q, int n, const AttentionCache& cache, int m, int state,
+                              int heads, int causal_past, float* out, EngineScratch& s) const {
   const int dh = state / heads;
+  const auto ld = static_cast<std::size_t>(cache.capacity);
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
-  s.scores.resize(static_cast<std::size_t>(n) * m);
-  // Each head's queries, pre-scaled by 1/sqrt(head_dim), contiguous for the GEMM.
+  auto visible = [&](int i) { return causal_past >= 0 ? std::min(m, causal_past + i + 1) : m; };
+
+  if (n <= 4) {
+    // A few queries (decoding token by token): per head, scores are sums of
+    // scaled key columns and outputs are dot products with value rows.
+    s.scores.resize(static_cast<std::size_t>(heads) * n * m);
+    pool_->parallel_for(m >= 256 ? heads : 1, [&](int task) {
+      const int first = m >= 256 ? task : 0;
+      const int last = m >= 256 ? task + 1 : heads;
+      for (int h = first; h < last; ++h) {
+        const float* kt = cache.kt.data() + static_cast<std::size_t>(h) * dh * ld;
+        const float* vt = cache.vt.data() + static_cast<std::size_t>(h) * dh * ld;
+        for (int i = 0; i < n; ++i) {
+          float* scores = s.scores.data() + (static_cast<std::size_t>(h) * n + i) * m;
+          const int keys = visible(i);
+          std::fill(scores, scores + keys, 0.0f);
+          const float* qi = q + static_cast<std::size_t>(i) * state + h * dh;
+          for (int d = 0; d < dh; ++d) axpy(qi[d] * scale, kt + d * ld, scores, keys);
+          softmax_inplace(scores, keys, keys);
+          float* oi = out + static_cast<std::size_t>(i) * state + h * dh;
+          for (int d = 0; d < dh; ++d) oi[d] = dot(scores, vt + d * ld, keys);
+        }
+      }
+    });
+    return;
+  }
+
+  // Many queries (the encoder, a prompt): two GEMMs per head.
   std::vector<float>& q_head = s.attn;
   q_head.resize(static_cast<std::size_t>(n) * dh);
+  s.scores.resize(static_cast<std::size_t>(n) * m);
   for (int h = 0; h < heads; ++h) {
     for (int i = 0; i < n; ++i) {
       const float* src = q + static_cast<std::size_t>(i) * state + h * dh;
       for (int d = 0; d < dh; ++d) q_head[static_cast<std::size_t>(i) * dh + d] = src[d] * scale;
     }
-    const WeightView keys{m, dh, k + h * dh, nullptr, static_cast<std::size_t>(state)};
+    const WeightView keys{m, dh, cache.k.data() + h * dh, nullptr, static_cast<std::size_t>(state)};
     gemm_nt(q_head.data(), static_cast<std::size_t>(dh), n, keys, nullptr, s.scores.data(),
             static_cast<std::size_t>(m), *pool_);
     const int chunks = std::min(n, pool_->size() * 4);
     pool_->parallel_for(chunks, [&](int chunk) {
       for (int i = n * chunk / chunks; i < n * (chunk + 1) / chunks; ++i) {
-        const int visible = causal_past >= 0 ? std::min(m, causal_past + i + 1) : m;
-        softmax_inplace(s.scores.data() + static_cast<std::size_t>(i) * m, visible, m);
+        softmax_inplace(s.scores.data() + static_cast<std::size_t>(i) * m, visible(i), m);
       }
     });
-    const WeightView values{dh, m, vt + static_cast<std::size_t>(h) * dh * m, nullptr, 0};
+    const WeightView values{dh, m, cache.vt.data() + static_cast<std::size_t>(h) * dh * ld, nullptr,
+                            ld};
     gemm_nt(s.scores.data(), static_cast<std::size_t>(m), n, values, nullptr, out + h * dh,
             static_cast<std::size_t>(state), *pool_);
   }
@@ -105,11 +152,8 @@ WhisperSession WhisperEngine::new_session() const {
   const WhisperHparams& h = model_->hparams;
   WhisperSession s;
   const auto layers = static_cast<std::size_t>(h.n_text_layer);
-  const auto cache = static_cast<std::size_t>(h.n_text_ctx) * h.n_text_state;
-  s.self_k.assign(layers, std::vector<float>(cache));
-  s.self_v.assign(layers, std::vector<float>(cache));
-  s.cross_k.resize(layers);
-  s.cross_vt.resize(layers);
+  s.self.assign(layers, make_cache(h.n_text_ctx, h.n_text_state));
+  s.cross.assign(layers, make_cache(h.n_audio_ctx, h.n_text_state));
   return s;
 }
 
@@ -146,7 +190,7 @@ void WhisperEngine::encode(WhisperSession& session, std::span<const float> mel, 
   gelu_inplace(x.data(), x.size());
   add(x.data(), m.audio_positions.data.data(), size);
 
-  const int dh = state / h.n_audio_head;
+  AttentionCache encoder_cache;
   for (const ResidualBlock& b : m.encoder_blocks) {
     s.norm.resize(size);
     layer_norm(x.data(), n, state, b.attn_ln, s.norm.data());
@@ -156,14 +200,15 @@ void WhisperEngine::encode(WhisperSession& session, std::span<const float> mel, 
     linear(s.norm.data(), n, b.attn.query, &b.attn.query_bias, s.q.data());
     linear(s.norm.data(), n, b.attn.key, nullptr, s.k.data());
     linear(s.norm.data(), n, b.attn.value, &b.attn.value_bias, s.v.data());
-    s.vt.resize(size);
-    for (int head = 0; head < h.n_audio_head; ++head) {
-      transpose_head(s.v.data(), n, state, head, dh,
-                     s.vt.data() + static_cast<std::size_t>(head) * dh * n);
-    }
+    // The encoder attends with many queries: only the key rows and the
+    // transposed values are used.
+    encoder_cache.capacity = n;
+    encoder_cache.k.swap(s.k);
+    encoder_cache.vt.resize(size);
+    store_transposed(s.v.data(), n, state, h.n_audio_head, 0, n, encoder_cache.vt.data());
     s.out.resize(size);
-    attention(s.q.data(), n, s.k.data(), s.vt.data(), n, state, h.n_audio_head, -1, s.out.data(),
-              s);
+    attention(s.q.data(), n, encoder_cache, n, state, h.n_audio_head, -1, s.out.data(), s);
+    encoder_cache.k.swap(s.k);
     s.proj.resize(size);
     linear(s.out.data(), n, b.attn.out, &b.attn.out_bias, s.proj.data());
     add(x.data(), s.proj.data(), size);
@@ -174,19 +219,15 @@ void WhisperEngine::encode(WhisperSession& session, std::span<const float> mel, 
   x.swap(s.norm);
 
   // Cross-attention keys and values depend only on the window: once per window.
-  const int text_dh = h.n_text_state / h.n_text_head;
+  const std::size_t text_size = static_cast<std::size_t>(n) * h.n_text_state;
+  s.k.resize(text_size);
+  s.v.resize(text_size);
   for (std::size_t l = 0; l < m.decoder_blocks.size(); ++l) {
     const AttentionWeights& cross = m.decoder_blocks[l].cross_attn;
-    const std::size_t text_size = static_cast<std::size_t>(n) * h.n_text_state;
-    session.cross_k[l].resize(text_size);
-    linear(x.data(), n, cross.key, nullptr, session.cross_k[l].data());
-    s.v.resize(text_size);
+    linear(x.data(), n, cross.key, nullptr, s.k.data());
     linear(x.data(), n, cross.value, &cross.value_bias, s.v.data());
-    session.cross_vt[l].resize(text_size);
-    for (int head = 0; head < h.n_text_head; ++head) {
-      transpose_head(s.v.data(), n, h.n_text_state, head, text_dh,
-                     session.cross_vt[l].data() + static_cast<std::size_t>(head) * text_dh * n);
-    }
+    store_keys_values(session.cross[l], s.k.data(), s.v.data(), n, 0, h.n_text_state,
+                      h.n_text_head);
   }
   session.n_past = 0;
 }
@@ -217,35 +258,29 @@ std::vector<float> WhisperEngine::decode(WhisperSession& session, std::span<cons
     for (int j = 0; j < state; ++j) row[j] += position[j];
   }
 
-  const int dh = state / h.n_text_head;
   const int keys = past + n;
-  std::vector<float> out(size);
+  std::vector<float>& out = s.out;
+  out.resize(size);
   for (std::size_t l = 0; l < m.decoder_blocks.size(); ++l) {
     const ResidualBlock& b = m.decoder_blocks[l];
-    float* cache_k = session.self_k[l].data();
-    float* cache_v = session.self_v[l].data();
     s.norm.resize(size);
     layer_norm(x.data(), n, state, b.attn_ln, s.norm.data());
     s.q.resize(size);
+    s.k.resize(size);
+    s.v.resize(size);
     linear(s.norm.data(), n, b.attn.query, &b.attn.query_bias, s.q.data());
-    // New keys/values go straight into the cache after the past ones.
-    linear(s.norm.data(), n, b.attn.key, nullptr, cache_k + static_cast<std::size_t>(past) * state);
-    linear(s.norm.data(), n, b.attn.value, &b.attn.value_bias,
-           cache_v + static_cast<std::size_t>(past) * state);
-    s.vt.resize(static_cast<std::size_t>(keys) * state);
-    for (int head = 0; head < h.n_text_head; ++head) {
-      transpose_head(cache_v, keys, state, head, dh,
-                     s.vt.data() + static_cast<std::size_t>(head) * dh * keys);
-    }
-    attention(s.q.data(), n, cache_k, s.vt.data(), keys, state, h.n_text_head, past, out.data(), s);
+    linear(s.norm.data(), n, b.attn.key, nullptr, s.k.data());
+    linear(s.norm.data(), n, b.attn.value, &b.attn.value_bias, s.v.data());
+    store_keys_values(session.self[l], s.k.data(), s.v.data(), n, past, state, h.n_text_head);
+    attention(s.q.data(), n, session.self[l], keys, state, h.n_text_head, past, out.data(), s);
     s.proj.resize(size);
     linear(out.data(), n, b.attn.out, &b.attn.out_bias, s.proj.data());
     add(x.data(), s.proj.data(), size);
 
     layer_norm(x.data(), n, state, b.cross_attn_ln, s.norm.data());
     linear(s.norm.data(), n, b.cross_attn.query, &b.cross_attn.query_bias, s.q.data());
-    attention(s.q.data(), n, session.cross_k[l].data(), session.cross_vt[l].data(), h.n_audio_ctx,
-              state, h.n_text_head, -1, out.data(), s);
+    attention(s.q.data(), n, session.cross[l], h.n_audio_ctx, state, h.n_text_head, -1, out.data(),
+              s);
     linear(out.data(), n, b.cross_attn.out, &b.cross_attn.out_bias, s.proj.data());
     add(x.data(), s.proj.data(), size);
 

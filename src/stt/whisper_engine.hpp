@@ -14,15 +14,26 @@ struct EngineScratch {
   std::vector<float> input, cols, conv, norm, q, k, v, attn, out, proj, hidden, scores, vt;
 };
 
+// Keys and values of one attention layer. Keys are kept twice: as rows
+// ([keys][state]) for batched queries, where Q * K^T is a GEMM, and
+// transposed per head ([head][head_dim][capacity]) for one-token steps, where
+// scores are accumulated column by column without horizontal sums. Values
+// are kept transposed: S * V is then a GEMM (batch) or one dot product per
+// output (one token).
+struct AttentionCache {
+  std::vector<float> k;
+  std::vector<float> kt;
+  std::vector<float> vt;
+  int capacity = 0;
+};
+
 // The state of one transcription: the encoded window, the cross-attention
-// keys/values computed from it once, and the decoder's self-attention cache.
+// keys/values computed from it once, and the decoder's self-attention caches.
 struct WhisperSession {
-  std::vector<float> encoded;                // [n_audio_ctx][state]
-  std::vector<std::vector<float>> cross_k;   // per decoder layer, [n_audio_ctx][state]
-  std::vector<std::vector<float>> cross_vt;  // per decoder layer, per head [head_dim][n_audio_ctx]
-  std::vector<std::vector<float>> self_k;    // per decoder layer, [n_text_ctx][state]
-  std::vector<std::vector<float>> self_v;
-  int n_past = 0;  // tokens in the self-attention cache
+  std::vector<float> encoded;         // [n_audio_ctx][state]
+  std::vector<AttentionCache> cross;  // per decoder layer, over the encoded window
+  std::vector<AttentionCache> self;   // per decoder layer, over the tokens so far
+  int n_past = 0;                     // tokens in the self-attention caches
   EngineScratch scratch;
 };
 
@@ -50,8 +61,8 @@ class WhisperEngine {
  private:
   void linear(const float* x, int n, const Matrix& w, const std::vector<float>* bias,
               float* y) const;
-  void attention(const float* q, int n, const float* k, const float* vt, int m, int state,
-                 int heads, int causal_past, float* out, EngineScratch& s) const;
+  void attention(const float* q, int n, const AttentionCache& cache, int m, int state, int heads,
+                 int causal_past, float* out, EngineScratch& s) const;
   void mlp(const ResidualBlock& b, float* x, int n, int state, EngineScratch& s) const;
 
   std::shared_ptr<const WhisperModel> model_;
