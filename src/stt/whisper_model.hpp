@@ -79,8 +79,8 @@ struct ResidualBlock {
 };
 
 // A whisper.cpp (ggml) model file, loaded once and shared read-only by every
-// transcription. Weights stored as f16 or quantized are expanded to f32 at
-// load time, the layout every GEMM here consumes.
+// transcription. f16 and f32 weights are kept as stored (the GEMM converts
+// f16 while packing); quantized ones are expanded to f32 at load time.
 class WhisperModel {
  public:
   static std::shared_ptr<const WhisperModel> load(const std::filesystem::path& path);
