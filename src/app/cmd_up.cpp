@@ -1,8 +1,12 @@
+#include <fcntl.h>
 #include <httplib.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <thread>
 
 #include "app/commands.hpp"
@@ -13,34 +17,58 @@ namespace {
 
 constexpr std::size_t kMaxRequestBody = 1 << 20;
 
-// Stops the server on SIGINT/SIGTERM. The signals are blocked in every
-// thread and collected by one waiting thread, so no handler runs in an
-// arbitrary thread and nothing async-signal-unsafe is needed.
+// Where the signal handler reports to. A handler can only reach global
+// state; this is the one such variable, written before the handler is
+// installed and read only by it.
+int g_signal_pipe = -1;
+
+extern "C" void forward_signal(int signal) {
+  const auto byte = static_cast<char>(signal);
+  [[maybe_unused]] const ssize_t written = ::write(g_signal_pipe, &byte, 1);
+}
+
+// Stops the server on SIGINT/SIGTERM. The handler only writes the signal
+// number to a pipe (async-signal-safe), whichever thread the kernel picks:
+// libraries such as OpenBLAS start threads before main() that would
+// otherwise take the default action and kill the process mid-request. A
+// waiting thread reads the pipe and stops the server.
 class ShutdownOnSignal {
  public:
   explicit ShutdownOnSignal(httplib::Server& server) {
-    sigemptyset(&signals_);
-    sigaddset(&signals_, SIGINT);
-    sigaddset(&signals_, SIGTERM);
-    sigaddset(&signals_, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+    if (::pipe2(pipe_, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+    g_signal_pipe = pipe_[1];
+    struct sigaction action {};
+    action.sa_handler = forward_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    ::sigaction(SIGINT, &action, &previous_int_);
+    ::sigaction(SIGTERM, &action, &previous_term_);
     waiter_ = std::thread([this, &server] {
-      int signal = 0;
-      sigwait(&signals_, &signal);
-      if (signal != SIGUSR1) spdlog::info("signal {} received, shutting down", signal);
+      char byte = 0;
+      while (::read(pipe_[0], &byte, 1) < 0 && errno == EINTR) {
+      }
+      if (byte != kWake) spdlog::info("signal {} received, shutting down", static_cast<int>(byte));
       server.stop();
     });
   }
   ~ShutdownOnSignal() {
+    ::sigaction(SIGINT, &previous_int_, nullptr);
+    ::sigaction(SIGTERM, &previous_term_, nullptr);
     // Wakes the waiter if the server stopped for another reason.
-    pthread_kill(waiter_.native_handle(), SIGUSR1);
+    [[maybe_unused]] const ssize_t written = ::write(pipe_[1], &kWake, 1);
     waiter_.join();
+    g_signal_pipe = -1;
+    ::close(pipe_[0]);
+    ::close(pipe_[1]);
   }
   ShutdownOnSignal(const ShutdownOnSignal&) = delete;
   ShutdownOnSignal& operator=(const ShutdownOnSignal&) = delete;
 
  private:
-  sigset_t signals_{};
+  static constexpr char kWake = 0;
+  int pipe_[2] = {-1, -1};
+  struct sigaction previous_int_ {};
+  struct sigaction previous_term_ {};
   std::thread waiter_;
 };
 
