@@ -136,6 +136,20 @@ void WhisperEngine::attention(const float* q, int n, const AttentionCache& cache
   }
 }
 
+// Layer norm, then the block's query, key and value projections into s.q, s.k, s.v.
+void WhisperEngine::self_attention_inputs(const ResidualBlock& b, const float* x, int n, int state,
+                                          EngineScratch& s) const {
+  const std::size_t size = static_cast<std::size_t>(n) * state;
+  s.norm.resize(size);
+  layer_norm(x, n, state, b.attn_ln, s.norm.data());
+  s.q.resize(size);
+  s.k.resize(size);
+  s.v.resize(size);
+  linear(s.norm.data(), n, b.attn.query, &b.attn.query_bias, s.q.data());
+  linear(s.norm.data(), n, b.attn.key, nullptr, s.k.data());
+  linear(s.norm.data(), n, b.attn.value, &b.attn.value_bias, s.v.data());
+}
+
 void WhisperEngine::mlp(const ResidualBlock& b, float* x, int n, int state,
                         EngineScratch& s) const {
   s.norm.resize(static_cast<std::size_t>(n) * state);
@@ -192,14 +206,7 @@ void WhisperEngine::encode(WhisperSession& session, std::span<const float> mel, 
 
   AttentionCache encoder_cache;
   for (const ResidualBlock& b : m.encoder_blocks) {
-    s.norm.resize(size);
-    layer_norm(x.data(), n, state, b.attn_ln, s.norm.data());
-    s.q.resize(size);
-    s.k.resize(size);
-    s.v.resize(size);
-    linear(s.norm.data(), n, b.attn.query, &b.attn.query_bias, s.q.data());
-    linear(s.norm.data(), n, b.attn.key, nullptr, s.k.data());
-    linear(s.norm.data(), n, b.attn.value, &b.attn.value_bias, s.v.data());
+    self_attention_inputs(b, x.data(), n, state, s);
     // The encoder attends with many queries: only the key rows and the
     // transposed values are used.
     encoder_cache.capacity = n;
@@ -263,14 +270,7 @@ std::vector<float> WhisperEngine::decode(WhisperSession& session, std::span<cons
   out.resize(size);
   for (std::size_t l = 0; l < m.decoder_blocks.size(); ++l) {
     const ResidualBlock& b = m.decoder_blocks[l];
-    s.norm.resize(size);
-    layer_norm(x.data(), n, state, b.attn_ln, s.norm.data());
-    s.q.resize(size);
-    s.k.resize(size);
-    s.v.resize(size);
-    linear(s.norm.data(), n, b.attn.query, &b.attn.query_bias, s.q.data());
-    linear(s.norm.data(), n, b.attn.key, nullptr, s.k.data());
-    linear(s.norm.data(), n, b.attn.value, &b.attn.value_bias, s.v.data());
+    self_attention_inputs(b, x.data(), n, state, s);
     store_keys_values(session.self[l], s.k.data(), s.v.data(), n, past, state, h.n_text_head);
     attention(s.q.data(), n, session.self[l], keys, state, h.n_text_head, past, out.data(), s);
     s.proj.resize(size);

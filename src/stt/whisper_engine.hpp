@@ -63,6 +63,8 @@ class WhisperEngine {
               float* y) const;
   void attention(const float* q, int n, const AttentionCache& cache, int m, int state, int heads,
                  int causal_past, float* out, EngineScratch& s) const;
+  void self_attention_inputs(const ResidualBlock& b, const float* x, int n, int state,
+                             EngineScratch& s) const;
   void mlp(const ResidualBlock& b, float* x, int n, int state, EngineScratch& s) const;
 
   std::shared_ptr<const WhisperModel> model_;
