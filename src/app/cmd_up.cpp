@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
@@ -81,16 +82,22 @@ int run_up(const util::Config& config) {
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"status":"ok"})", "application/json");
   });
-  server.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(
-        "<!doctype html><meta charset=utf-8><title>voicedesk</title>"
-        "<h1>voicedesk " VOICEDESK_VERSION
-        "</h1>"
-        "<p>The server is running. This build has the audio front-end "
-        "(<code>voicedesk segment</code>); the browser workspace arrives with the "
-        "WebRTC gateway.</p>",
-        "text/html; charset=utf-8");
-  });
+  const std::filesystem::path web_dir = config.get("VOICEDESK_WEB_DIR");
+  if (!web_dir.empty() && std::filesystem::exists(web_dir / "index.html")) {
+    server.set_mount_point("/", web_dir.string());
+  } else {
+    spdlog::warn("no built web client in {} (run scripts/build); serving a status page",
+                 web_dir.string());
+    server.Get("/", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(
+          "<!doctype html><meta charset=utf-8><title>voicedesk</title>"
+          "<h1>voicedesk " VOICEDESK_VERSION
+          "</h1>"
+          "<p>The server is running, but the browser client has not been built "
+          "(<code>scripts/build</code> builds it into web/dist).</p>",
+          "text/html; charset=utf-8");
+    });
+  }
 
   ShutdownOnSignal shutdown(server);
   if (!server.bind_to_port(listen.host, listen.port)) {

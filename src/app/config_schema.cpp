@@ -79,6 +79,13 @@ std::vector<ConfigKey> build_schema() {
        .description = "Classic mode: silence in ms that ends an utterance",
        .min = 300,
        .max = 10000},
+      {.name = "VOICEDESK_WEB_DIR",
+       .type = ValueType::Path,
+       .default_value = VOICEDESK_DEFAULT_WEB_DIR,
+       .description = "Built browser client (web/dist) that `voicedesk up` serves"},
+      {.name = "VOICEDESK_ALLOWED_ORIGINS",
+       .description = "Comma-separated origins allowed to call the HTTP API from a browser; empty: "
+                      "the listen address itself (http://HOST:PORT, and localhost for 127.0.0.1)"},
       {.name = "VOICEDESK_WHISPER_MODEL",
        .type = ValueType::Path,
        .description = "whisper.cpp model file (ggml-*.bin); unset: the pocketsphinx fallback"},
