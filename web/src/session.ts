@@ -1,0 +1,182 @@
+// One voice session: microphone -> RTCPeerConnection (audio + "transcript"
+// DataChannel) -> HTTP signaling -> server events. Browser objects are
+// injected so the flow can be driven by fakes in tests.
+import type { ConnectionEvent } from './connection';
+import { waitForIceGathering, DEFAULT_GATHER_TIMEOUT_MS, type IceEventSource } from './ice';
+import { encodeClientMessage, parseServerMessage, type ServerEvent } from './protocol';
+import type { SignalingClient } from './signaling';
+
+export interface SessionCallbacks {
+  /** Connection state machine events. */
+  onConnection(event: ConnectionEvent): void;
+  onServerEvent(event: ServerEvent): void;
+  /** A malformed server message (shown, not fatal). */
+  onProtocolError(message: string): void;
+  onLocalStream?(stream: MediaStream | null): void;
+  onRemoteStream?(stream: MediaStream | null): void;
+}
+
+export interface SessionDeps {
+  signaling: SignalingClient;
+  openMicrophone(): Promise<MediaStream>;
+  createPeerConnection(): RTCPeerConnection;
+  gatherTimeoutMs?: number;
+  /** Give up when ICE/DTLS has not connected this long after the answer. */
+  connectTimeoutMs?: number;
+}
+
+export const TRANSCRIPT_CHANNEL = 'transcript';
+
+class Cancelled extends Error {}
+
+export class VoiceSession {
+  private pc: RTCPeerConnection | null = null;
+  private channel: RTCDataChannel | null = null;
+  private stream: MediaStream | null = null;
+  private sessionId: string | null = null;
+  private closed = false;
+  private connected = false;
+  private connectTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly deps: SessionDeps,
+    private readonly cb: SessionCallbacks,
+  ) {}
+
+  /** Runs the whole start-up; failures end in a 'fail' event (never rejects). */
+  async start(): Promise<void> {
+    this.cb.onConnection({ type: 'start' });
+    try {
+      const stream = await this.deps.openMicrophone();
+      if (this.closed) {
+        stream.getTracks().forEach((t) => t.stop());
+        throw new Cancelled();
+      }
+      this.stream = stream;
+      this.cb.onLocalStream?.(stream);
+
+      const pc = this.deps.createPeerConnection();
+      this.pc = pc;
+      // The channel must exist before createOffer so the offer carries SCTP.
+      const channel = pc.createDataChannel(TRANSCRIPT_CHANNEL, { ordered: true });
+      this.channel = channel;
+      channel.onmessage = (e) => this.onMessage(e.data);
+      channel.onclose = () => {
+        if (!this.closed && this.connected) this.fail('The server closed the session.');
+      };
+      for (const track of stream.getAudioTracks())
+        pc.addTransceiver(track, { direction: 'sendrecv', streams: [stream] });
+      pc.ontrack = (e) => this.cb.onRemoteStream?.(e.streams[0] ?? new MediaStream([e.track]));
+      pc.onconnectionstatechange = () => this.onPeerState(pc.connectionState);
+
+      const id = await this.deps.signaling.createSession(this.abort.signal);
+      if (this.closed) {
+        // Stopped while the session was being created: do not leak it.
+        void this.deps.signaling.deleteSession(id).catch(() => undefined);
+        throw new Cancelled();
+      }
+      this.sessionId = id;
+
+      const gathered = waitForIceGathering(
+        pc as unknown as IceEventSource,
+        this.deps.gatherTimeoutMs ?? DEFAULT_GATHER_TIMEOUT_MS,
+      );
+      const offer = await pc.createOffer();
+      this.check();
+      await pc.setLocalDescription(offer);
+      await gathered;
+      this.check();
+      const sdp = pc.localDescription?.sdp ?? offer.sdp ?? '';
+      const answer = await this.deps.signaling.sendOffer(id, sdp, this.abort.signal);
+      this.check();
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      this.check();
+      this.onPeerState(pc.connectionState);
+      if (!this.connected) {
+        this.connectTimer = setTimeout(
+          () => this.fail('Could not connect to the voicedesk server (no media path).'),
+          this.deps.connectTimeoutMs ?? 15000,
+        );
+      }
+    } catch (err) {
+      if (err instanceof Cancelled || this.closed) return;
+      this.fail(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** User stop: bye over the channel, DELETE, close. Safe to call at any time, twice. */
+  async stop(): Promise<void> {
+    if (this.closed) return;
+    await this.teardown();
+    this.cb.onConnection({ type: 'stop' });
+  }
+
+  private check() {
+    if (this.closed) throw new Cancelled();
+  }
+
+  private onPeerState(state: RTCPeerConnectionState) {
+    if (this.closed) return;
+    if (state === 'connected' && !this.connected) {
+      this.connected = true;
+      if (this.connectTimer) clearTimeout(this.connectTimer);
+      this.connectTimer = null;
+      this.cb.onConnection({ type: 'connected' });
+    } else if (state === 'failed') {
+      this.fail('The connection to the voicedesk server was lost.');
+    }
+  }
+
+  private onMessage(data: unknown) {
+    if (this.closed) return;
+    const result = parseServerMessage(data);
+    if (result.ok) this.cb.onServerEvent(result.event);
+    else this.cb.onProtocolError(`Ignored a malformed server message: ${result.error}`);
+  }
+
+  private fail(message: string) {
+    if (this.closed) return;
+    void this.teardown();
+    this.cb.onConnection({ type: 'fail', message });
+  }
+
+  private async teardown() {
+    this.closed = true;
+    this.abort.abort(); // in-flight createSession / sendOffer
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+    const channel = this.channel;
+    if (channel && channel.readyState === 'open') {
+      try {
+        channel.send(encodeClientMessage({ type: 'bye' }));
+      } catch {
+        // closing anyway
+      }
+    }
+    const id = this.sessionId;
+    this.sessionId = null;
+    if (id) {
+      try {
+        await this.deps.signaling.deleteSession(id);
+      } catch {
+        // the server times sessions out; nothing more to do here
+      }
+    }
+    if (channel) {
+      channel.onmessage = null;
+      channel.onclose = null;
+    }
+    this.channel = null;
+    if (this.pc) {
+      this.pc.onconnectionstatechange = null;
+      this.pc.ontrack = null;
+      this.pc.close();
+    }
+    this.pc = null;
+    this.stream?.getTracks().forEach((t) => t.stop());
+    this.stream = null;
+    this.cb.onLocalStream?.(null);
+    this.cb.onRemoteStream?.(null);
+  }
+}
