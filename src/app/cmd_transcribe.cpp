@@ -7,13 +7,12 @@
 #include <sstream>
 
 #include "app/commands.hpp"
+#include "app/settings.hpp"
 #include "audio/resampler.hpp"
 #include "audio/wav.hpp"
 #include "stt/benchmark.hpp"
 #include "stt/mel.hpp"
-#include "stt/pocketsphinx_transcriber.hpp"
 #include "stt/whisper_engine.hpp"
-#include "stt/whisper_transcriber.hpp"
 
 namespace voicedesk::app {
 namespace {
@@ -124,18 +123,10 @@ int run_transcribe(const util::Config& config, const TranscribeRequest& request,
   const std::vector<float> audio = read_16k_mono(request.wav);
 
   const auto load_start = Clock::now();
-  std::shared_ptr<const stt::Transcriber> transcriber;
-  std::shared_ptr<const stt::WhisperModel> model;
-  if (model_path.empty()) {
-    spdlog::info(
-        "no Whisper model configured (VOICEDESK_WHISPER_MODEL): using the pocketsphinx fallback");
-    transcriber = std::make_shared<stt::PocketsphinxTranscriber>();
-  } else {
-    model = stt::WhisperModel::load(model_path);
-    if (request.dump_mel || request.teacher_force)
-      return run_inspection(request, *model, audio, threads);
-    transcriber = std::make_shared<stt::WhisperTranscriber>(model, threads);
+  if (request.dump_mel || request.teacher_force) {
+    return run_inspection(request, *stt::WhisperModel::load(model_path), audio, threads);
   }
+  const std::shared_ptr<const stt::Transcriber> transcriber = make_transcriber(config);
   const double load_ms =
       std::chrono::duration<double, std::milli>(Clock::now() - load_start).count();
 

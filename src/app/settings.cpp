@@ -1,6 +1,12 @@
 #include "app/settings.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <stdexcept>
+
+#include "stt/pocketsphinx_transcriber.hpp"
+#include "stt/whisper_transcriber.hpp"
 
 namespace voicedesk::app {
 namespace {
@@ -49,6 +55,39 @@ ListenAddress parse_listen_address(const std::string& host_port) {
     host = host.substr(1, host.size() - 2);
   }
   return ListenAddress{host, std::stoi(host_port.substr(colon + 1))};
+}
+
+std::vector<std::string> allowed_origins(const util::Config& config) {
+  std::vector<std::string> origins;
+  const std::string& configured = config.get("VOICEDESK_ALLOWED_ORIGINS");
+  std::size_t start = 0;
+  while (start < configured.size()) {
+    const std::size_t comma = std::min(configured.find(',', start), configured.size());
+    std::string origin = configured.substr(start, comma - start);
+    origin.erase(0, origin.find_first_not_of(" \t"));
+    origin.erase(origin.find_last_not_of(" \t") + 1);
+    if (!origin.empty()) origins.push_back(std::move(origin));
+    start = comma + 1;
+  }
+  if (origins.empty()) {
+    const std::string& listen = config.get("VOICEDESK_LISTEN");
+    const ListenAddress address = parse_listen_address(listen);
+    origins.push_back("http://" + listen);
+    if (address.host == "127.0.0.1")
+      origins.push_back("http://localhost:" + std::to_string(address.port));
+  }
+  return origins;
+}
+
+std::shared_ptr<const stt::Transcriber> make_transcriber(const util::Config& config) {
+  const std::string& model = config.get("VOICEDESK_WHISPER_MODEL");
+  if (model.empty()) {
+    spdlog::info(
+        "no Whisper model configured (VOICEDESK_WHISPER_MODEL): using the pocketsphinx fallback");
+    return std::make_shared<stt::PocketsphinxTranscriber>();
+  }
+  return std::make_shared<stt::WhisperTranscriber>(
+      stt::WhisperModel::load(model), static_cast<int>(config.get_int("VOICEDESK_STT_THREADS")));
 }
 
 }  // namespace voicedesk::app

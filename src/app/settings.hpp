@@ -1,6 +1,11 @@
 #pragma once
 
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "audio/front_end.hpp"
+#include "stt/transcriber.hpp"
 #include "util/config.hpp"
 #include "util/logging.hpp"
 
@@ -16,5 +21,13 @@ struct ListenAddress {
   int port = 0;
 };
 ListenAddress parse_listen_address(const std::string& host_port);
+
+// Browser origins allowed to call the HTTP API: VOICEDESK_ALLOWED_ORIGINS, or
+// by default the listen address itself (and localhost for 127.0.0.1).
+std::vector<std::string> allowed_origins(const util::Config& config);
+
+// The configured speech-to-text: Whisper when VOICEDESK_WHISPER_MODEL is set,
+// else the pocketsphinx fallback. Loads the model (once; share the result).
+std::shared_ptr<const stt::Transcriber> make_transcriber(const util::Config& config);
 
 }  // namespace voicedesk::app
