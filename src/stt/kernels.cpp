@@ -291,6 +291,13 @@ void gemm_slice(const float* a, std::size_t lda, int m_begin, int m_end, const W
                 float* c, std::size_t ldc, int n_begin, int n_end) {
   PackBuffers& buf = thread_buffers();
   const int k_total = w.cols;
+  if (k_total == 0) {  // an empty sum: the K loop below would never write C
+    for (int i = m_begin; i < m_end; ++i) {
+      std::fill(c + static_cast<std::size_t>(i) * ldc + n_begin,
+                c + static_cast<std::size_t>(i) * ldc + n_end, 0.0f);
+    }
+    return;
+  }
   for (int k0 = 0; k0 < k_total; k0 += kKC) {
     const int kc = std::min(kKC, k_total - k0);
     pack_b<kAvx512>(w, n_begin, n_end, k0, kc, buf);

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <iostream>
@@ -25,11 +26,19 @@
 
 // Every kernel against a naive double-precision implementation on small
 // random tensors (fixed seeds). The GEMM shapes are chosen to reach every
-// path: the GEMV path (m <= 4) and the packed path (m > 4), split over N or
-// over M, partial 8 x 32 tiles (both 16-lane halves of the store mask), several
-// 256-deep K blocks and several 128-row M blocks. Which instruction set runs
-// is decided by kernels.cpp from the CPU (cpu_has_avx512()); on an AVX-512
-// machine the portable tile and GEMV are not reached from here.
+// path: the one-row GEMV (4-row groups, remainder rows, 32-wide K loop and
+// its tail), the GEMV for 2..4 rows, the packed path (m > 4) split over N or
+// over M, partial 8 x 32 tiles (both 16-lane halves of the store mask),
+// several 256-deep K blocks and 128-row M blocks, and products both below
+// and above the size that gemm_nt keeps on the calling thread. Which
+// instruction set runs is decided by kernels.cpp from the CPU
+// (cpu_has_avx512()), with no way to choose it from here: on an AVX-512
+// machine the portable code is not reached by these tests.
+//
+// Attention itself (WhisperEngine::attention, private) is covered through the
+// engine by whisper_engine_test.cpp; here only the kernel calls it is made
+// of: sub-matrix views with leading dimensions, softmax over a prefix of a
+// row with the rest zeroed, axpy and dot.
 
 namespace voicedesk::stt {
 namespace {
@@ -80,6 +89,41 @@ class FailureLog {
   int limit_;
   int count_ = 0;
 };
+
+// Aborts the test program if the scope takes longer than `limit`: a broken
+// pool tends to hang (a lost wake-up, a count that never reaches zero)
+// rather than fail, and a hang should not wait for the harness's timeout.
+class Watchdog {
+ public:
+  explicit Watchdog(std::chrono::seconds limit)
+      : thread_([this, limit] {
+          std::unique_lock lock(mutex_);
+          if (!done_cv_.wait_for(lock, limit, [this] { return done_; })) {
+            std::cerr << "watchdog: "
+                      << ::testing::UnitTest::GetInstance()->current_test_info()->name()
+                      << " still running after " << limit.count() << " s, aborting\n";
+            std::abort();
+          }
+        }) {}
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+  ~Watchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+constexpr std::chrono::seconds kHangLimit{120};
 
 // ------------------------------------------------------------------ halves --
 
@@ -438,13 +482,38 @@ std::string shape(int m, int n, int k) {
   return "m=" + std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k);
 }
 
-// Every (m, n, k) of the grid, with and without bias, on pools of 1, 2 and 3
-// threads: the 1-thread result against the naive one, the others bit for bit
-// against it (each element's arithmetic must not depend on the split).
-void check_gemm_grid(Storage storage) {
+struct Shape {
+  int m;
+  int n;
+  int k;
+};
+
+// The grid m x n x k, then wide products: gemm_nt keeps products below about
+// 2^20 multiply-adds on the calling thread, and every GEMV (m <= 4) shape of
+// the grid is below that, so these are the ones whose N split over threads
+// is exercised (n % 4 != 0 for the 4-row groups of the one-row GEMV, k % 32
+// != 0 for its remainder loop).
+std::vector<Shape> gemm_shapes() {
   static constexpr int kM[] = {1, 2, 3, 4, 5, 7, 8, 9, 63, 130, 257};
   static constexpr int kN[] = {1, 5, 16, 17, 31, 32, 33, 64, 100, 385};
   static constexpr int kK[] = {1, 3, 16, 17, 255, 256, 257, 600};
+  std::vector<Shape> shapes;
+  for (const int m : kM) {
+    for (const int n : kN) {
+      for (const int k : kK) shapes.push_back({m, n, k});
+    }
+  }
+  for (const int m : {1, 2, 3, 4, 5, 9}) {
+    shapes.push_back({m, 1031, 1100});
+    shapes.push_back({m, 2053, 600});
+  }
+  return shapes;
+}
+
+// Every shape, with and without bias, on pools of 1, 2 and 3 threads: the
+// 1-thread result against the naive one, the others bit for bit against it
+// (each element's arithmetic must not depend on the split).
+void check_gemm_shapes(Storage storage) {
   std::mt19937 rng(storage == Storage::kF32 ? 1234 : 5678);
   ThreadPool one(1);
   ThreadPool two(2);
@@ -453,38 +522,34 @@ void check_gemm_grid(Storage storage) {
   FailureLog accuracy;
   FailureLog determinism;
   std::uniform_real_distribution<float> bias_value(-1.0f, 1.0f);
-  for (const int m : kM) {
-    for (const int n : kN) {
-      for (const int k : kK) {
-        const Activations a = random_activations(m, k, static_cast<std::size_t>(k), 0, rng);
-        const TestWeights w = random_weights(storage, n, k, 0, 0, rng);
-        std::vector<float> bias(static_cast<std::size_t>(n));
-        for (float& b : bias) b = bias_value(rng);
-        const std::vector<double> want = naive_gemm(a, w);
-        const double a_max = max_abs(a);
-        const double w_max = max_abs(w);
-        for (const bool with_bias : {false, true}) {
-          const float* b = with_bias ? bias.data() : nullptr;
-          const std::string where = std::string(storage_name(storage)) + " " + shape(m, n, k) +
-                                    (with_bias ? " with bias" : " without bias");
-          const std::vector<float> c1 = run_gemm(a, w, b, one);
-          for (std::size_t i = 0; i < c1.size(); ++i) {
-            const double expected = want[i] + (with_bias ? bias[i % n] : 0.0);
-            if (!stats.check(c1[i], expected, gemm_tolerance(k, a_max, w_max, expected))) {
-              char text[96];
-              std::snprintf(text, sizeof text, ": C[%zu][%zu] = %.9g, want %.9g", i / n, i % n,
-                            static_cast<double>(c1[i]), expected);
-              accuracy.fail(where + text);
-              break;
-            }
-          }
-          for (ThreadPool* pool : {&two, &three}) {
-            const std::vector<float> c = run_gemm(a, w, b, *pool);
-            if (!bitwise_equal(c1, c)) {
-              determinism.fail(where + ": " + std::to_string(pool->size()) +
-                               " threads differ from 1 thread, " + first_difference(c1, c, n));
-            }
-          }
+  for (const auto [m, n, k] : gemm_shapes()) {
+    const Activations a = random_activations(m, k, static_cast<std::size_t>(k), 0, rng);
+    const TestWeights w = random_weights(storage, n, k, 0, 0, rng);
+    std::vector<float> bias(static_cast<std::size_t>(n));
+    for (float& b : bias) b = bias_value(rng);
+    const std::vector<double> want = naive_gemm(a, w);
+    const double a_max = max_abs(a);
+    const double w_max = max_abs(w);
+    for (const bool with_bias : {false, true}) {
+      const float* b = with_bias ? bias.data() : nullptr;
+      const std::string where = std::string(storage_name(storage)) + " " + shape(m, n, k) +
+                                (with_bias ? " with bias" : " without bias");
+      const std::vector<float> c1 = run_gemm(a, w, b, one);
+      for (std::size_t i = 0; i < c1.size(); ++i) {
+        const double expected = want[i] + (with_bias ? bias[i % n] : 0.0);
+        if (!stats.check(c1[i], expected, gemm_tolerance(k, a_max, w_max, expected))) {
+          char text[96];
+          std::snprintf(text, sizeof text, ": C[%zu][%zu] = %.9g, want %.9g", i / n, i % n,
+                        static_cast<double>(c1[i]), expected);
+          accuracy.fail(where + text);
+          break;
+        }
+      }
+      for (ThreadPool* pool : {&two, &three}) {
+        const std::vector<float> c = run_gemm(a, w, b, *pool);
+        if (!bitwise_equal(c1, c)) {
+          determinism.fail(where + ": " + std::to_string(pool->size()) +
+                           " threads differ from 1 thread, " + first_difference(c1, c, n));
         }
       }
     }
@@ -494,11 +559,11 @@ void check_gemm_grid(Storage storage) {
 }
 
 TEST(GemmTest, F32WeightsMatchNaiveOnEveryPathAndThreadCount) {
-  check_gemm_grid(Storage::kF32);
+  check_gemm_shapes(Storage::kF32);
 }
 
 TEST(GemmTest, F16WeightsMatchNaiveOnEveryPathAndThreadCount) {
-  check_gemm_grid(Storage::kF16);
+  check_gemm_shapes(Storage::kF16);
 }
 
 // Sub-matrix views as attention uses them: head h of [rows][state] matrices
@@ -509,67 +574,70 @@ TEST(GemmTest, F16WeightsMatchNaiveOnEveryPathAndThreadCount) {
 TEST(GemmTest, SubMatrixViewsWithLeadingDimensions) {
   constexpr int kHeads = 3;
   constexpr float kSentinel = 7.25f;
+  // {queries, keys, head_dim}: a grid, then wide ones that are split over
+  // the pool's threads.
+  std::vector<Shape> shapes;
+  for (const int dh : {1, 16, 17, 64, 300}) {
+    for (const int queries : {1, 2, 4, 5, 9, 130}) {
+      for (const int keys : {1, 31, 33, 100}) shapes.push_back({queries, keys, dh});
+    }
+  }
+  for (const int queries : {1, 3, 5}) shapes.push_back({queries, 2053, 600});
   std::mt19937 rng(99);
   ThreadPool pool(3);
   ErrorStats stats("gemm_nt sub-matrix views");
   FailureLog log;
   std::uniform_real_distribution<float> bias_value(-1.0f, 1.0f);
   for (const Storage storage : {Storage::kF32, Storage::kF16}) {
-    for (const int dh : {1, 16, 17, 64, 300}) {
-      const int state = kHeads * dh;
-      const auto ld = static_cast<std::size_t>(state);
-      for (const int queries : {1, 2, 4, 5, 9, 130}) {
-        for (const int keys : {1, 31, 33, 100}) {
-          for (const int head : {1, kHeads - 1}) {
-            const auto column = static_cast<std::size_t>(head * dh);
-            const Activations a = random_activations(queries, dh, ld, column, rng);
-            const TestWeights w = random_weights(storage, keys, dh, ld, column, rng);
-            std::vector<float> bias(static_cast<std::size_t>(keys));
-            for (float& b : bias) b = bias_value(rng);
-            const std::vector<double> want = naive_gemm(a, w);
-            const double a_max = max_abs(a);
-            const double w_max = max_abs(w);
-            const Activations a_dense = dense(a);
-            const TestWeights w_dense = dense(w);
-            for (const bool with_bias : {false, true}) {
-              const float* b = with_bias ? bias.data() : nullptr;
-              const std::string where = std::string(storage_name(storage)) +
-                                        " dh=" + std::to_string(dh) + " head " +
-                                        std::to_string(head) + " " + shape(queries, keys, dh) +
-                                        (with_bias ? " with bias" : "");
-              // C is [queries][keys * kHeads] and this head writes columns
-              // head*keys .. head*keys+keys of it (ldc > n, like the engine's
-              // out + h*dh with ldc = state).
-              const std::size_t ldc = static_cast<std::size_t>(keys) * kHeads;
-              const std::size_t c_column = static_cast<std::size_t>(head) * keys;
-              std::vector<float> c(static_cast<std::size_t>(queries) * ldc, kSentinel);
-              gemm_nt(a.view(), a.ld, queries, w.view(), b, c.data() + c_column, ldc, pool);
-              const std::vector<float> reference = run_gemm(a_dense, w_dense, b, pool);
-              bool ok = true;
-              for (std::size_t i = 0; i < c.size() && ok; ++i) {
-                const std::size_t row = i / ldc;
-                const std::size_t col = i % ldc;
-                if (col < c_column || col >= c_column + static_cast<std::size_t>(keys)) {
-                  if (std::memcmp(&c[i], &kSentinel, sizeof(float)) != 0) {
-                    log.fail(where + ": wrote C[" + std::to_string(row) + "][" +
-                             std::to_string(col) + "] outside the block");
-                    ok = false;
-                  }
-                  continue;
-                }
-                const std::size_t j = col - c_column;
-                const std::size_t dense_index = row * static_cast<std::size_t>(keys) + j;
-                const double expected = want[dense_index] + (with_bias ? bias[j] : 0.0);
-                if (!stats.check(c[i], expected, gemm_tolerance(dh, a_max, w_max, expected))) {
-                  log.fail(where + ": C[" + std::to_string(row) + "][" + std::to_string(j) +
-                           "] = " + num(c[i]) + ", want " + num(expected));
-                  ok = false;
-                } else if (std::memcmp(&c[i], &reference[dense_index], sizeof(float)) != 0) {
-                  log.fail(where + ": differs from the dense product at [" + std::to_string(row) +
-                           "][" + std::to_string(j) + "]");
-                  ok = false;
-                }
+    for (const auto [queries, keys, dh] : shapes) {
+      const auto ld = static_cast<std::size_t>(kHeads * dh);
+      for (const int head : {1, kHeads - 1}) {
+        const auto column = static_cast<std::size_t>(head * dh);
+        const Activations a = random_activations(queries, dh, ld, column, rng);
+        const TestWeights w = random_weights(storage, keys, dh, ld, column, rng);
+        std::vector<float> bias(static_cast<std::size_t>(keys));
+        for (float& b : bias) b = bias_value(rng);
+        const std::vector<double> want = naive_gemm(a, w);
+        const double a_max = max_abs(a);
+        const double w_max = max_abs(w);
+        const Activations a_dense = dense(a);
+        const TestWeights w_dense = dense(w);
+        for (const bool with_bias : {false, true}) {
+          const float* b = with_bias ? bias.data() : nullptr;
+          const std::string where = std::string(storage_name(storage)) + " head " +
+                                    std::to_string(head) + " " + shape(queries, keys, dh) +
+                                    (with_bias ? " with bias" : "");
+          // C is [queries][keys * kHeads] and this head writes columns
+          // head*keys .. head*keys+keys of it (ldc > n, as the engine writes
+          // head h's output to out + h*dh with ldc = state).
+          const std::size_t ldc = static_cast<std::size_t>(keys) * kHeads;
+          const std::size_t c_column = static_cast<std::size_t>(head) * keys;
+          std::vector<float> c(static_cast<std::size_t>(queries) * ldc, kSentinel);
+          gemm_nt(a.view(), a.ld, queries, w.view(), b, c.data() + c_column, ldc, pool);
+          const std::vector<float> reference = run_gemm(a_dense, w_dense, b, pool);
+          bool ok = true;
+          for (std::size_t i = 0; i < c.size() && ok; ++i) {
+            const std::size_t row = i / ldc;
+            const std::size_t col = i % ldc;
+            if (col < c_column || col >= c_column + static_cast<std::size_t>(keys)) {
+              if (std::memcmp(&c[i], &kSentinel, sizeof(float)) != 0) {
+                log.fail(where + ": wrote C[" + std::to_string(row) + "][" + std::to_string(col) +
+                         "] outside the block");
+                ok = false;
               }
+              continue;
+            }
+            const std::size_t j = col - c_column;
+            const std::size_t dense_index = row * static_cast<std::size_t>(keys) + j;
+            const double expected = want[dense_index] + (with_bias ? bias[j] : 0.0);
+            if (!stats.check(c[i], expected, gemm_tolerance(dh, a_max, w_max, expected))) {
+              log.fail(where + ": C[" + std::to_string(row) + "][" + std::to_string(j) +
+                       "] = " + num(c[i]) + ", want " + num(expected));
+              ok = false;
+            } else if (std::memcmp(&c[i], &reference[dense_index], sizeof(float)) != 0) {
+              log.fail(where + ": differs from the dense product at [" + std::to_string(row) +
+                       "][" + std::to_string(j) + "]");
+              ok = false;
             }
           }
         }
@@ -579,10 +647,13 @@ TEST(GemmTest, SubMatrixViewsWithLeadingDimensions) {
   EXPECT_EQ(log.count(), 0);
 }
 
-// Two threads running GEMMs on one shared pool at the same time get exactly
-// the results of running alone (the pool serialises its calls; each thread
-// packs into its own buffers).
+// Three threads running GEMMs on one shared pool at the same time get
+// exactly the results of running alone (the pool serialises its calls; each
+// thread packs into its own buffers). The products are large enough (over
+// 2^20 multiply-adds) to be split over the pool rather than kept on the
+// calling thread.
 TEST(GemmTest, ConcurrentCallsOnOnePoolMatchSerialResults) {
+  const Watchdog watchdog(kHangLimit);
   std::mt19937 rng(7);
   ThreadPool pool(3);
   struct Problem {
@@ -592,13 +663,13 @@ TEST(GemmTest, ConcurrentCallsOnOnePoolMatchSerialResults) {
   };
   std::vector<Problem> problems;
   problems.push_back({random_activations(37, 257, 257, 0, rng),
-                      random_weights(Storage::kF16, 100, 257, 0, 0, rng),
+                      random_weights(Storage::kF16, 300, 257, 0, 0, rng),
                       {}});
   problems.push_back({random_activations(3, 600, 600, 0, rng),
-                      random_weights(Storage::kF32, 385, 600, 0, 0, rng),
+                      random_weights(Storage::kF32, 1031, 600, 0, 0, rng),
                       {}});
-  problems.push_back({random_activations(130, 64, 64, 0, rng),
-                      random_weights(Storage::kF32, 33, 64, 0, 0, rng),
+  problems.push_back({random_activations(130, 257, 257, 0, rng),
+                      random_weights(Storage::kF32, 64, 257, 0, 0, rng),
                       {}});
   for (Problem& p : problems) p.expected = run_gemm(p.a, p.w, nullptr, pool);
   std::vector<int> mismatches(problems.size(), 0);
@@ -615,6 +686,77 @@ TEST(GemmTest, ConcurrentCallsOnOnePoolMatchSerialResults) {
   for (std::size_t t = 0; t < problems.size(); ++t) {
     EXPECT_EQ(mismatches[t], 0) << "problem " << t;
   }
+}
+
+// ------------------------------------------------------------- axpy, dot --
+
+// Lengths around the 16- and 32-lane loops; the vectors start one float past
+// an allocation so that they are not 64-byte aligned.
+constexpr int kVectorLengths[] = {0, 1, 2, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 100, 1000};
+
+TEST(KernelTest, AxpyMatchesNaiveAndTouchesOnlyN) {
+  constexpr float kGuard = 5.5f;
+  std::mt19937 rng(41);
+  std::uniform_real_distribution<float> value(-4.0f, 4.0f);
+  ErrorStats stats("axpy");
+  FailureLog log;
+  for (const int n : kVectorLengths) {
+    for (const float alpha : {0.0f, 1.0f, -0.37f, 3.5f}) {
+      const auto size = static_cast<std::size_t>(n);
+      std::vector<float> x(size + 1);
+      std::vector<float> y(size + 1 + 16, kGuard);
+      for (std::size_t i = 0; i < size; ++i) {
+        x[i + 1] = value(rng);
+        y[i + 1] = value(rng);
+      }
+      const std::vector<float> before(y);
+      axpy(alpha, x.data() + 1, y.data() + 1, n);
+      for (std::size_t i = 1; i < y.size(); ++i) {
+        if (i > size) {
+          if (y[i] != kGuard)
+            log.fail("n=" + std::to_string(n) + ": wrote y[" + std::to_string(i - 1) + "]");
+          continue;
+        }
+        // One multiply-add, rounded once or twice.
+        const double want = static_cast<double>(before[i]) + static_cast<double>(alpha) * x[i];
+        const double tol = std::ldexp(1.0, -23) * (std::abs(static_cast<double>(before[i])) +
+                                                   std::abs(static_cast<double>(alpha) * x[i]));
+        if (!stats.check(y[i], want, tol)) {
+          log.fail("n=" + std::to_string(n) + " a=" + num(alpha) + ": y[" + std::to_string(i - 1) +
+                   "] = " + num(y[i]) + ", want " + num(want));
+        }
+      }
+      if (y[0] != kGuard && n > 0) log.fail("n=" + std::to_string(n) + ": wrote y[-1]");
+    }
+  }
+  EXPECT_EQ(log.count(), 0);
+}
+
+TEST(KernelTest, DotMatchesNaiveDouble) {
+  std::mt19937 rng(43);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  ErrorStats stats("dot");
+  FailureLog log;
+  for (const int n : kVectorLengths) {
+    for (int trial = 0; trial < 20; ++trial) {
+      const auto size = static_cast<std::size_t>(n);
+      std::vector<float> x(size + 1, kNaN);
+      std::vector<float> y(size + 1, kNaN);
+      double want = 0;
+      for (std::size_t i = 1; i <= size; ++i) {
+        x[i] = value(rng);
+        y[i] = value(rng);
+        want += static_cast<double>(x[i]) * y[i];
+      }
+      // As for the GEMM: |err| <= 1e-5 * sqrt(n) * max|x| * max|y| (both <= 1).
+      const double tol = 1e-5 * std::sqrt(static_cast<double>(n)) + 1e-30;
+      const float got = dot(x.data() + 1, y.data() + 1, n);
+      if (!stats.check(got, want, tol)) {
+        log.fail("n=" + std::to_string(n) + ": dot = " + num(got) + ", want " + num(want));
+      }
+    }
+  }
+  EXPECT_EQ(log.count(), 0);
 }
 
 // ----------------------------------------------------------------- softmax --
@@ -858,6 +1000,7 @@ TEST(LayerNormTest, MatchesNaiveDouble) {
 // ------------------------------------------------------------- thread pool --
 
 TEST(ThreadPoolTest, RunsEveryTaskExactlyOnce) {
+  const Watchdog watchdog(kHangLimit);
   for (const int threads : {1, 2, 3}) {
     ThreadPool pool(threads);
     ASSERT_EQ(pool.size(), threads);
@@ -876,6 +1019,7 @@ TEST(ThreadPoolTest, RunsEveryTaskExactlyOnce) {
 }
 
 TEST(ThreadPoolTest, NonPositiveTaskCountsRunNothing) {
+  const Watchdog watchdog(kHangLimit);
   ThreadPool pool(3);
   std::atomic<int> runs{0};
   pool.parallel_for(0, [&](int) { ++runs; });
@@ -886,6 +1030,7 @@ TEST(ThreadPoolTest, NonPositiveTaskCountsRunNothing) {
 // With as many tasks as threads, each task waits until all have started:
 // that finishes only if the workers and the caller really run them at once.
 TEST(ThreadPoolTest, WorkersAndCallerRunTasksConcurrently) {
+  const Watchdog watchdog(kHangLimit);
   for (const int threads : {2, 3}) {
     ThreadPool pool(threads);
     std::mutex mutex;
@@ -904,6 +1049,7 @@ TEST(ThreadPoolTest, WorkersAndCallerRunTasksConcurrently) {
 }
 
 TEST(ThreadPoolTest, PropagatesATaskExceptionAndStaysUsable) {
+  const Watchdog watchdog(kHangLimit);
   for (const int threads : {1, 2, 3}) {
     ThreadPool pool(threads);
     for (const int tasks : {1, 2, 5, 64}) {
@@ -937,6 +1083,7 @@ TEST(ThreadPoolTest, PropagatesATaskExceptionAndStaysUsable) {
 }
 
 TEST(ThreadPoolTest, SeveralFailingTasksRethrowOneOfThem) {
+  const Watchdog watchdog(kHangLimit);
   ThreadPool pool(3);
   for (int round = 0; round < 20; ++round) {
     try {
@@ -956,6 +1103,7 @@ TEST(ThreadPoolTest, SeveralFailingTasksRethrowOneOfThem) {
 }
 
 TEST(ThreadPoolTest, ConcurrentCallersBothComplete) {
+  const Watchdog watchdog(kHangLimit);
   for (const int threads : {1, 2, 3}) {
     ThreadPool pool(threads);
     constexpr int kRounds = 200;
@@ -963,7 +1111,10 @@ TEST(ThreadPoolTest, ConcurrentCallersBothComplete) {
     auto caller = [&](int tasks) {
       for (int round = 0; round < kRounds; ++round) {
         std::vector<std::atomic<int>> runs(static_cast<std::size_t>(tasks));
-        pool.parallel_for(tasks, [&](int task) { ++runs[static_cast<std::size_t>(task)]; });
+        pool.parallel_for(tasks, [&](int task) {
+          ++runs[static_cast<std::size_t>(task)];
+          std::this_thread::yield();  // lets the other callers' calls overlap this one
+        });
         for (const std::atomic<int>& count : runs) {
           if (count.load() != 1) ++wrong;
         }
