@@ -53,10 +53,16 @@ describe('parseServerMessage', () => {
     if (!r.ok) expect(r.error).toMatch(pattern);
   });
 
+  it('accepts the integer ids the server numbers utterances with', () => {
+    const r = parseServerMessage(JSON.stringify({ ...transcript, id: 7 }));
+    expect(r.ok).toBe(true);
+    if (r.ok && r.event.type === 'transcript') expect(r.event.id).toBe('7');
+  });
+
   it('rejects transcripts with missing or wrong fields', () => {
     const bad: Array<[Record<string, unknown>, RegExp]> = [
       [{ id: '' }, /transcript.id/],
-      [{ id: 7 }, /transcript.id/],
+      [{ id: 7.5 }, /transcript.id/],
       [{ text: null }, /transcript.text/],
       [{ start: '1' }, /transcript.start/],
       [{ end: Number.NaN }, /transcript.end/],

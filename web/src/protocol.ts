@@ -69,8 +69,12 @@ function parseLatency(v: unknown): LatencyMs | string {
 }
 
 function parseTranscript(o: Obj): ParseResult {
-  const { id, text, start, end } = o;
-  if (typeof id !== 'string' || id.length === 0) return fail('transcript.id must be a non-empty string');
+  const { text, start, end } = o;
+  // The server numbers utterances per session; ids are kept as strings.
+  const id = Number.isSafeInteger(o.id) ? String(o.id) : o.id;
+  if (typeof id !== 'string' || id.length === 0) {
+    return fail('transcript.id must be a non-empty string or an integer');
+  }
   if (typeof text !== 'string') return fail('transcript.text must be a string');
   if (!isFiniteNumber(start)) return fail('transcript.start must be a number');
   if (!isFiniteNumber(end)) return fail('transcript.end must be a number');

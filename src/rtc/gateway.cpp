@@ -1,0 +1,887 @@
+#include "rtc/gateway.hpp"
+
+#include <fmt/format.h>
+#include <gst/app/gstappsink.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <span>
+#include <stop_token>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "rtc/gst_ptr.hpp"
+
+// The webrtc library's API is marked unstable by GStreamer; this define is
+// how its headers are opted into.
+#define GST_USE_UNSTABLE_API
+#include <gst/webrtc/webrtc.h>
+
+namespace voicedesk::rtc {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+using Code = GatewayError::Code;
+
+constexpr const char* kChannelLabel = "transcript";
+// How often the watchdog looks for silent peers and forgotten sessions.
+constexpr guint kWatchdogIntervalMs = 250;
+// How often a waiting transcript looks for a stop request; the result itself
+// is delivered as soon as it is ready.
+constexpr auto kStopPoll = std::chrono::milliseconds(20);
+// Arrival times kept for the endpoint latency: more than 10 s of 20 ms Opus
+// frames, far more than any endpointing delay.
+constexpr std::size_t kMaxArrivals = 512;
+
+// Decoded audio as the front end wants it (48 kHz mono int16).
+constexpr const char* kAudioBranch =
+    "queue ! rtpopusdepay ! opusdec ! audioconvert ! audioresample ! "
+    "audio/x-raw,format=S16LE,rate=48000,channels=1,layout=interleaved ! "
+    "appsink name=audio sync=false";
+
+struct SessionDescriptionDeleter {
+  void operator()(GstWebRTCSessionDescription* description) const {
+    gst_webrtc_session_description_free(description);
+  }
+};
+using SessionDescriptionPtr =
+    std::unique_ptr<GstWebRTCSessionDescription, SessionDescriptionDeleter>;
+
+// A GstBuffer mapped for reading for the lifetime of this object.
+class MappedBuffer {
+ public:
+  explicit MappedBuffer(GstBuffer* buffer) : buffer_(buffer) {
+    mapped_ = buffer_ != nullptr && gst_buffer_map(buffer_, &info_, GST_MAP_READ);
+  }
+  ~MappedBuffer() {
+    if (mapped_) gst_buffer_unmap(buffer_, &info_);
+  }
+  MappedBuffer(const MappedBuffer&) = delete;
+  MappedBuffer& operator=(const MappedBuffer&) = delete;
+
+  std::span<const std::int16_t> samples() const {
+    if (!mapped_) return {};
+    return {reinterpret_cast<const std::int16_t*>(info_.data), info_.size / sizeof(std::int16_t)};
+  }
+
+ private:
+  GstBuffer* buffer_;
+  GstMapInfo info_{};
+  bool mapped_ = false;
+};
+
+double milliseconds(Clock::duration duration) {
+  const double ms = std::chrono::duration<double, std::milli>(duration).count();
+  return std::round(ms * 10) / 10;
+}
+
+json status_event(std::string_view state) {
+  return {{"type", "status"}, {"state", state}};
+}
+json vad_event(bool speaking) {
+  return {{"type", "vad"}, {"speaking", speaking}};
+}
+json error_event(std::string_view message) {
+  return {{"type", "error"}, {"message", message}};
+}
+
+std::string random_id() {
+  // std::random_device reads the kernel's CSPRNG on Linux: ids are not guessable.
+  std::random_device device;
+  std::string id;
+  for (int word = 0; word < 4; ++word) id += fmt::format("{:08x}", device());
+  return id;
+}
+
+// Runs a webrtcbin action that answers through a promise and returns the
+// reply (owned by the promise). Only from threads that are not webrtcbin's
+// own: waiting inside one of its callbacks would deadlock it.
+template <typename... Args>
+GstPromisePtr call_with_promise(GstElement* webrtc, const char* action, Args... args) {
+  GstPromisePtr promise(gst_promise_new());
+  g_signal_emit_by_name(webrtc, action, args..., promise.get());
+  if (gst_promise_wait(promise.get()) != GST_PROMISE_RESULT_REPLIED) {
+    throw GatewayError(Code::internal, fmt::format("webrtcbin {}: no reply", action));
+  }
+  return promise;
+}
+
+// The error webrtcbin put in a promise's reply, if any.
+std::optional<std::string> reply_error(GstPromise* promise) {
+  const GstStructure* reply = gst_promise_get_reply(promise);
+  if (reply == nullptr || !gst_structure_has_field(reply, "error")) return std::nullopt;
+  GError* raw = nullptr;
+  gst_structure_get(reply, "error", G_TYPE_ERROR, &raw, nullptr);
+  const GErrorPtr error(raw);
+  return error ? error->message : "unknown error";
+}
+
+// Parses the offer and checks what webrtcbin would accept silently but the
+// gateway cannot work without: the browser's audio.
+GstSdpMessagePtr parse_offer(const std::string& text) {
+  GstSDPMessage* raw = nullptr;
+  gst_sdp_message_new(&raw);
+  GstSdpMessagePtr sdp(raw);
+  if (gst_sdp_message_parse_buffer(reinterpret_cast<const guint8*>(text.data()),
+                                   static_cast<guint>(text.size()), sdp.get()) != GST_SDP_OK) {
+    throw GatewayError(Code::bad_offer, "the offer is not SDP");
+  }
+  bool audio = false;
+  for (guint i = 0; i < gst_sdp_message_medias_len(sdp.get()); ++i) {
+    const GstSDPMedia* media = gst_sdp_message_get_media(sdp.get(), i);
+    const char* kind = gst_sdp_media_get_media(media);
+    audio = audio || (kind != nullptr && std::string_view(kind) == "audio");
+  }
+  if (!audio) throw GatewayError(Code::bad_offer, "the offer has no audio m-line");
+  return sdp;
+}
+
+}  // namespace
+
+class Session;
+
+// Everything a Gateway holds. Sessions refer to it under this name because
+// Gateway::Impl is private to Gateway.
+struct GatewayCore {
+  GatewayCore(stt::TranscriptionService& service, GatewayOptions gateway_options);
+
+  // Runs task on the main loop thread.
+  void post(std::function<void()> task);
+  // Runs task on the main loop thread and waits for it; never from that thread.
+  void run_sync(std::function<void()> task);
+  // Removes the session and tears it down on the main loop; false when the
+  // id is unknown (or already closed).
+  bool close(const std::string& id, std::string_view reason);
+  std::shared_ptr<Session> find(const std::string& id) const;
+  void watchdog();
+  void shutdown();
+
+  stt::TranscriptionService& transcription;
+  const GatewayOptions options;
+  std::atomic<std::size_t> live_sessions{0};
+
+  // A private context, so the gateway's sources never run on (or wait for)
+  // whatever loop the embedding program or another library runs.
+  GMainContextPtr context{g_main_context_new()};
+  GMainLoopPtr loop{g_main_loop_new(context.get(), FALSE)};
+  GSourcePtr watchdog_source;
+
+  mutable std::mutex mutex;
+  std::map<std::string, std::shared_ptr<Session>> sessions;
+  bool shutting_down = false;
+
+  // Last: started once everything it uses exists.
+  std::thread loop_thread;
+};
+
+// Waits for a session's transcriptions in submission order on its own
+// thread and hands each finished one to `deliver`, so that neither
+// GStreamer's streaming threads nor the main loop ever block on speech-to-text.
+class PendingTranscripts {
+ public:
+  struct Item {
+    int id = 0;
+    stt::TranscriptionService::Request request;
+    double start = 0;
+    double end = 0;
+    Clock::time_point speech_end_at;  // when the last speech sample arrived
+    Clock::time_point detected_at;    // when the endpointer ended the utterance
+  };
+
+  explicit PendingTranscripts(std::function<void(Item&)> deliver)
+      : deliver_(std::move(deliver)), thread_([this](std::stop_token stop) { run(stop); }) {}
+  ~PendingTranscripts() { stop(); }
+  PendingTranscripts(const PendingTranscripts&) = delete;
+  PendingTranscripts& operator=(const PendingTranscripts&) = delete;
+
+  void push(Item item) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!stopped_) {
+        items_.push_back(std::move(item));
+        changed_.notify_one();
+        return;
+      }
+    }
+    item.request.cancel();
+  }
+
+  // Joins the thread and cancels what was not delivered, so a closed session
+  // does not keep the shared service busy.
+  void stop() {
+    thread_.request_stop();
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+    for (Item& item : items_) item.request.cancel();
+    items_.clear();
+  }
+
+ private:
+  void run(std::stop_token stop) {
+    for (;;) {
+      std::optional<Item> item;
+      {
+        std::unique_lock lock(mutex_);
+        if (!changed_.wait(lock, stop, [&] { return !items_.empty(); })) return;
+        item.emplace(std::move(items_.front()));
+        items_.pop_front();
+      }
+      while (item->request.result().wait_for(kStopPoll) != std::future_status::ready) {
+        if (stop.stop_requested()) {
+          item->request.cancel();
+          return;
+        }
+      }
+      deliver_(*item);
+    }
+  }
+
+  std::function<void(Item&)> deliver_;
+  std::mutex mutex_;
+  std::condition_variable_any changed_;
+  std::deque<Item> items_;
+  bool stopped_ = false;
+  std::jthread thread_;  // last: joined before the members it uses go away
+};
+
+// One browser peer: its webrtcbin pipeline, audio front end and pending
+// transcriptions. GStreamer calls back on its own threads with a raw pointer
+// to the session; teardown() (main loop) stops every such thread before the
+// session can be destroyed.
+class Session {
+ public:
+  Session(GatewayCore& gateway, std::string session_id)
+      : id(std::move(session_id)),
+        gateway_(gateway),
+        created_at_(Clock::now()),
+        front_end_(gateway.options.front_end, front_end_handlers()),
+        transcripts_([this](PendingTranscripts::Item& item) { deliver(item); }) {
+    ++gateway_.live_sessions;
+  }
+  ~Session() {
+    teardown();
+    --gateway_.live_sessions;
+  }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  std::string answer(const std::string& offer_text);
+  // Stops everything the session started; main loop thread (or the gateway's
+  // destructor once the loop has stopped). Idempotent.
+  void teardown();
+  // Whether the watchdog should end the session now.
+  bool expired(Clock::time_point now) const;
+  // Negotiation failed part way: nothing built is worth keeping.
+  bool failed() const {
+    std::lock_guard lock(mutex_);
+    return state_ == State::failed;
+  }
+
+  const std::string id;
+
+ private:
+  enum class State { waiting_offer, negotiating, active, failed, closed };
+
+  audio::FrontEndHandlers front_end_handlers();
+  GstElement* build_pipeline();
+  // answer() once the offer parsed: builds the pipeline and negotiates.
+  std::string negotiate(GstSdpMessagePtr sdp);
+  void send(const json& event);
+  void deliver(PendingTranscripts::Item& item);
+  void on_utterance(audio::Utterance&& utterance);
+  Clock::time_point arrival_of(std::int64_t position) const;
+  void close_soon(std::string_view reason) { gateway_.close(id, reason); }
+
+  // GStreamer callbacks.
+  static void on_ice_candidate(GstElement*, guint, gchar* candidate, gpointer self);
+  static void on_pad_added(GstElement*, GstPad* pad, gpointer self);
+  static void on_data_channel(GstElement*, GObject* channel, gpointer self);
+  static void on_channel_open(GObject*, gpointer self);
+  static void on_channel_close(GObject*, gpointer self);
+  static void on_channel_message(GObject*, gchar* message, gpointer self);
+  static GstFlowReturn on_audio_sample(GstAppSink* sink, gpointer self);
+  static gboolean on_bus_message(GstBus*, GstMessage* message, gpointer self);
+
+  GatewayCore& gateway_;
+  const Clock::time_point created_at_;
+
+  // Held by answer() for its whole run and by teardown(), so a session is
+  // never torn down half negotiated.
+  std::mutex lifecycle_;
+  GstPtr<GstElement> pipeline_;
+  GstElement* webrtc_ = nullptr;  // owned by pipeline_
+  GSourcePtr bus_watch_;
+
+  mutable std::mutex mutex_;  // guards what follows
+  std::condition_variable candidate_ready_;
+  State state_ = State::waiting_offer;
+  bool have_udp_candidate_ = false;
+  GObjectPtr<GObject> channel_;
+  Clock::time_point last_audio_;
+
+  std::atomic<bool> connected_sent_{false};
+
+  // Streaming thread only (the appsink's): the front end and its bookkeeping.
+  audio::AudioFrontEnd front_end_;
+  std::deque<std::pair<std::int64_t, Clock::time_point>> arrivals_;  // end position, wall time
+  int next_transcript_id_ = 1;
+
+  PendingTranscripts transcripts_;
+};
+
+audio::FrontEndHandlers Session::front_end_handlers() {
+  audio::FrontEndHandlers handlers;
+  handlers.on_speech_started = [this](const audio::SpeechStarted&) { send(vad_event(true)); };
+  handlers.on_speech_discarded = [this](const audio::SpeechStarted&) { send(vad_event(false)); };
+  handlers.on_utterance = [this](audio::Utterance&& utterance) {
+    on_utterance(std::move(utterance));
+  };
+  return handlers;
+}
+
+GstElement* Session::build_pipeline() {
+  pipeline_.reset(GST_ELEMENT(gst_object_ref_sink(gst_pipeline_new(nullptr))));
+  // Built element by element: gst_parse_launch of a lone webrtcbin returns
+  // the webrtcbin itself (it is a bin), not a pipeline holding it.
+  GstElement* webrtc = gst_element_factory_make("webrtcbin", nullptr);
+  if (webrtc == nullptr || !gst_bin_add(GST_BIN(pipeline_.get()), webrtc)) {
+    throw GatewayError(Code::internal, "cannot create webrtcbin");
+  }
+  g_object_set(webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency",
+               gateway_.options.jitter_latency_ms, nullptr);
+  if (!gateway_.options.ice_addresses.empty()) {
+    GObject* raw_agent = nullptr;
+    g_object_get(webrtc, "ice-agent", &raw_agent, nullptr);
+    const GObjectPtr<GObject> agent(raw_agent);
+    for (const std::string& address : gateway_.options.ice_addresses) {
+      gboolean added = FALSE;
+      g_signal_emit_by_name(agent.get(), "add-local-ip-address", address.c_str(), &added);
+      if (!added) throw GatewayError(Code::internal, "ICE refused address " + address);
+    }
+  }
+  g_signal_connect(webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), this);
+  g_signal_connect(webrtc, "pad-added", G_CALLBACK(on_pad_added), this);
+  g_signal_connect(webrtc, "on-data-channel", G_CALLBACK(on_data_channel), this);
+
+  // On the gateway's context: gst_bus_add_watch would use the calling
+  // thread's default context, which is not the gateway's loop here.
+  const GstPtr<GstBus> bus(gst_pipeline_get_bus(GST_PIPELINE(pipeline_.get())));
+  bus_watch_.reset(gst_bus_create_watch(bus.get()));
+  g_source_set_callback(bus_watch_.get(), G_SOURCE_FUNC(on_bus_message), this, nullptr);
+  g_source_attach(bus_watch_.get(), gateway_.context.get());
+
+  if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    throw GatewayError(Code::internal, "cannot start the session pipeline");
+  }
+  return webrtc;
+}
+
+std::string Session::answer(const std::string& offer_text) {
+  std::lock_guard lifecycle(lifecycle_);
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ == State::closed) throw GatewayError(Code::not_found, "session closed");
+    if (state_ != State::waiting_offer) {
+      throw GatewayError(Code::conflict, "the session already has an offer");
+    }
+  }
+  // Before anything is built, so a client can retry with a good offer.
+  GstSdpMessagePtr sdp = parse_offer(offer_text);
+  {
+    std::lock_guard lock(mutex_);
+    state_ = State::negotiating;
+  }
+  try {
+    return negotiate(std::move(sdp));
+  } catch (...) {
+    std::lock_guard lock(mutex_);
+    state_ = State::failed;
+    throw;
+  }
+}
+
+std::string Session::negotiate(GstSdpMessagePtr sdp) {
+  webrtc_ = build_pipeline();
+
+  const SessionDescriptionPtr offer(
+      gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp.release()));
+  GstPromisePtr promise = call_with_promise(webrtc_, "set-remote-description", offer.get());
+  if (auto error = reply_error(promise.get())) {
+    throw GatewayError(Code::bad_offer, "webrtcbin refused the offer: " + *error);
+  }
+  promise = call_with_promise(webrtc_, "create-answer", static_cast<GstStructure*>(nullptr));
+  const GstStructure* reply = gst_promise_get_reply(promise.get());
+  GstWebRTCSessionDescription* raw_answer = nullptr;
+  if (reply == nullptr || !gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
+                                             &raw_answer, nullptr)) {
+    throw GatewayError(Code::bad_offer, "webrtcbin could not answer the offer: " +
+                                            reply_error(promise.get()).value_or("no answer"));
+  }
+  const SessionDescriptionPtr answer(raw_answer);
+  promise = call_with_promise(webrtc_, "set-local-description", answer.get());
+  if (auto error = reply_error(promise.get())) {
+    throw GatewayError(Code::internal, "webrtcbin refused its own answer: " + *error);
+  }
+
+  // Non-trickle: the answer must carry a candidate. The first UDP host
+  // candidate is already in local-description when it is announced;
+  // waiting for gathering to complete would cost a constant ~200 ms more.
+  {
+    std::unique_lock lock(mutex_);
+    if (!candidate_ready_.wait_for(lock, gateway_.options.gather_timeout,
+                                   [&] { return have_udp_candidate_; })) {
+      throw GatewayError(Code::internal, "ICE found no UDP candidate");
+    }
+  }
+  GstWebRTCSessionDescription* raw_local = nullptr;
+  g_object_get(webrtc_, "local-description", &raw_local, nullptr);
+  const SessionDescriptionPtr local(raw_local);
+  if (!local) throw GatewayError(Code::internal, "webrtcbin has no local description");
+  const GCharPtr text(gst_sdp_message_as_text(local->sdp));
+  {
+    std::lock_guard lock(mutex_);
+    state_ = State::active;
+    last_audio_ = Clock::now();
+  }
+  return text.get();
+}
+
+void Session::teardown() {
+  std::lock_guard lifecycle(lifecycle_);
+  {
+    std::lock_guard lock(mutex_);
+    state_ = State::closed;
+  }
+  // First, so nothing sends on the channel while the pipeline stops.
+  transcripts_.stop();
+  if (pipeline_) {
+    // Returns once every streaming thread has left our callbacks.
+    gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+    g_signal_handlers_disconnect_by_data(webrtc_, this);
+  }
+  GObjectPtr<GObject> channel;
+  {
+    std::lock_guard lock(mutex_);
+    channel = std::move(channel_);
+  }
+  if (channel) g_signal_handlers_disconnect_by_data(channel.get(), this);
+  // Destroying the watch drops its reference to the bus; a bus kept alive
+  // by a forgotten watch leaks its two poll fds per session.
+  bus_watch_.reset();
+  webrtc_ = nullptr;
+  pipeline_.reset();
+}
+
+bool Session::expired(Clock::time_point now) const {
+  std::lock_guard lock(mutex_);
+  switch (state_) {
+    case State::waiting_offer:
+      return now - created_at_ > gateway_.options.offer_timeout;
+    case State::active:
+      return now - last_audio_ > gateway_.options.peer_timeout;
+    case State::failed:
+      return true;
+    case State::negotiating:
+    case State::closed:
+      return false;
+  }
+  return false;
+}
+
+void Session::send(const json& event) {
+  GObjectPtr<GObject> channel;
+  {
+    std::lock_guard lock(mutex_);
+    if (!channel_) return;
+    channel.reset(G_OBJECT(g_object_ref(channel_.get())));
+  }
+  GstWebRTCDataChannelState ready = GST_WEBRTC_DATA_CHANNEL_STATE_CLOSED;
+  g_object_get(channel.get(), "ready-state", &ready, nullptr);
+  if (ready != GST_WEBRTC_DATA_CHANNEL_STATE_OPEN) return;
+  g_signal_emit_by_name(channel.get(), "send-string", event.dump().c_str());
+}
+
+Clock::time_point Session::arrival_of(std::int64_t position) const {
+  for (const auto& [end, time] : arrivals_) {
+    if (end >= position) return time;
+  }
+  return arrivals_.empty() ? Clock::now() : arrivals_.back().second;
+}
+
+void Session::on_utterance(audio::Utterance&& utterance) {
+  send(vad_event(false));
+  spdlog::debug("rtc session {}: utterance {:.2f}-{:.2f} s", id, utterance.start_seconds(),
+                utterance.end_seconds());
+  const auto speech_end_at = arrival_of(utterance.end);
+  try {
+    transcripts_.push({.id = next_transcript_id_,
+                       .request = gateway_.transcription.submit(std::move(utterance.audio_16k)),
+                       .start = utterance.start_seconds(),
+                       .end = utterance.end_seconds(),
+                       .speech_end_at = speech_end_at,
+                       .detected_at = utterance.detected_at});
+    ++next_transcript_id_;
+  } catch (const stt::BusyError& error) {
+    spdlog::warn("rtc session {}: utterance dropped: {}", id, error.what());
+    send(error_event(std::string("speech-to-text is busy: ") + error.what()));
+  }
+}
+
+void Session::deliver(PendingTranscripts::Item& item) {
+  try {
+    const stt::Transcript transcript = item.request.get();
+    const auto sent_at = Clock::now();
+    spdlog::info("rtc session {}: transcript {} ({} chars, {:.2f}-{:.2f} s, stt {} ms)", id, item.id,
+                 transcript.text.size(), item.start, item.end,
+                 milliseconds(item.request.time_running()));
+    send({{"type", "transcript"},
+          {"id", item.id},
+          {"text", transcript.text},
+          {"start", item.start},
+          {"end", item.end},
+          {"final", true},
+          {"latency_ms",
+           {{"endpoint", milliseconds(item.detected_at - item.speech_end_at)},
+            {"stt", milliseconds(item.request.time_running())},
+            {"total", milliseconds(sent_at - item.speech_end_at)}}}});
+  } catch (const stt::Cancelled&) {
+    // The session is closing.
+  } catch (const std::exception& error) {
+    spdlog::warn("rtc session {}: transcription failed: {}", id, error.what());
+    send(error_event(std::string("transcription failed: ") + error.what()));
+  }
+}
+
+void Session::on_ice_candidate(GstElement*, guint, gchar* candidate, gpointer self) {
+  auto* session = static_cast<Session*>(self);
+  // "candidate:1 1 UDP 2015363327 127.0.0.1 40211 typ host"
+  const std::string_view text(candidate);
+  if (text.find(" UDP ") == std::string_view::npos &&
+      text.find(" udp ") == std::string_view::npos) {
+    return;
+  }
+  {
+    std::lock_guard lock(session->mutex_);
+    session->have_udp_candidate_ = true;
+  }
+  session->candidate_ready_.notify_all();
+}
+
+void Session::on_pad_added(GstElement*, GstPad* pad, gpointer self) {
+  auto* session = static_cast<Session*>(self);
+  // Our own request sink pads are announced too.
+  if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC) return;
+  const GstCapsPtr caps(gst_pad_get_current_caps(pad));
+  const GstStructure* rtp = caps ? gst_caps_get_structure(caps.get(), 0) : nullptr;
+  const char* encoding = rtp ? gst_structure_get_string(rtp, "encoding-name") : nullptr;
+  const bool opus = encoding != nullptr && g_ascii_strcasecmp(encoding, "OPUS") == 0;
+
+  GErrorPtr error;
+  GstElement* branch = nullptr;
+  if (opus) {
+    GError* raw_error = nullptr;
+    branch = gst_parse_bin_from_description(kAudioBranch, TRUE, &raw_error);
+    error.reset(raw_error);
+  } else {
+    // Anything else is discarded rather than left unlinked (which would stop
+    // webrtcbin's streaming with not-linked).
+    spdlog::warn("rtc session {}: ignoring a {} stream", session->id,
+                 encoding != nullptr ? encoding : "non-RTP");
+    branch = gst_element_factory_make("fakesink", nullptr);
+  }
+  if (branch == nullptr) {
+    spdlog::error("rtc session {}: cannot build the audio branch: {}", session->id,
+                  error ? error->message : "missing element");
+    return;
+  }
+  gst_bin_add(GST_BIN(session->pipeline_.get()), branch);
+  if (opus) {
+    const GstPtr<GstElement> sink(gst_bin_get_by_name(GST_BIN(branch), "audio"));
+    GstAppSinkCallbacks callbacks{};
+    callbacks.new_sample = on_audio_sample;
+    gst_app_sink_set_callbacks(GST_APP_SINK(sink.get()), &callbacks, session, nullptr);
+  }
+  gst_element_sync_state_with_parent(branch);
+  const GstPtr<GstPad> sink_pad(gst_element_get_static_pad(branch, "sink"));
+  if (gst_pad_link(pad, sink_pad.get()) != GST_PAD_LINK_OK) {
+    spdlog::error("rtc session {}: cannot link the incoming stream", session->id);
+  }
+}
+
+GstFlowReturn Session::on_audio_sample(GstAppSink* sink, gpointer self) {
+  auto* session = static_cast<Session*>(self);
+  const GstSamplePtr sample(gst_app_sink_pull_sample(sink));
+  if (!sample) return GST_FLOW_EOS;
+  const MappedBuffer buffer(gst_sample_get_buffer(sample.get()));
+  const auto samples = buffer.samples();
+  const auto now = Clock::now();
+  {
+    std::lock_guard lock(session->mutex_);
+    session->last_audio_ = now;
+  }
+  session->arrivals_.emplace_back(
+      session->front_end_.samples_received() + static_cast<std::int64_t>(samples.size()), now);
+  if (session->arrivals_.size() > kMaxArrivals) session->arrivals_.pop_front();
+  try {
+    session->front_end_.push(samples, 1);
+  } catch (const std::exception& error) {
+    spdlog::error("rtc session {}: audio front end failed: {}", session->id, error.what());
+    session->send(error_event("audio processing failed"));
+    session->close_soon("audio front end failed");
+    return GST_FLOW_ERROR;
+  }
+  return GST_FLOW_OK;
+}
+
+void Session::on_data_channel(GstElement*, GObject* channel, gpointer self) {
+  auto* session = static_cast<Session*>(self);
+  gchar* raw_label = nullptr;
+  g_object_get(channel, "label", &raw_label, nullptr);
+  const GCharPtr label(raw_label);
+  if (label == nullptr || std::string_view(label.get()) != kChannelLabel) {
+    spdlog::info("rtc session {}: ignoring data channel '{}'", session->id,
+                 label ? label.get() : "");
+    return;
+  }
+  {
+    std::lock_guard lock(session->mutex_);
+    if (session->channel_ || session->state_ == State::closed) return;
+    session->channel_.reset(G_OBJECT(g_object_ref(channel)));
+  }
+  g_signal_connect(channel, "on-open", G_CALLBACK(on_channel_open), session);
+  g_signal_connect(channel, "on-close", G_CALLBACK(on_channel_close), session);
+  g_signal_connect(channel, "on-message-string", G_CALLBACK(on_channel_message), session);
+  // A channel negotiated in-band usually arrives already open; on-open may
+  // or may not follow.
+  on_channel_open(channel, session);
+}
+
+void Session::on_channel_open(GObject* channel, gpointer self) {
+  auto* session = static_cast<Session*>(self);
+  GstWebRTCDataChannelState ready = GST_WEBRTC_DATA_CHANNEL_STATE_CLOSED;
+  g_object_get(channel, "ready-state", &ready, nullptr);
+  if (ready != GST_WEBRTC_DATA_CHANNEL_STATE_OPEN || session->connected_sent_.exchange(true)) {
+    return;
+  }
+  spdlog::info("rtc session {}: connected", session->id);
+  session->send(status_event("connected"));
+}
+
+void Session::on_channel_close(GObject*, gpointer self) {
+  static_cast<Session*>(self)->close_soon("data channel closed");
+}
+
+void Session::on_channel_message(GObject*, gchar* message, gpointer self) {
+  const json parsed = json::parse(message, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_object() && parsed.value("type", "") == "bye") {
+    static_cast<Session*>(self)->close_soon("bye");
+  }
+}
+
+gboolean Session::on_bus_message(GstBus*, GstMessage* message, gpointer self) {
+  auto* session = static_cast<Session*>(self);
+  if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR) {
+    GError* raw_error = nullptr;
+    gchar* raw_debug = nullptr;
+    gst_message_parse_error(message, &raw_error, &raw_debug);
+    const GErrorPtr error(raw_error);
+    const GCharPtr debug(raw_debug);
+    spdlog::error("rtc session {}: {} ({})", session->id, error->message, debug ? debug.get() : "");
+    session->send(error_event("media error"));
+    session->close_soon("pipeline error");
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+GatewayCore::GatewayCore(stt::TranscriptionService& service, GatewayOptions gateway_options)
+    : transcription(service), options(std::move(gateway_options)) {
+  watchdog_source.reset(g_timeout_source_new(kWatchdogIntervalMs));
+  g_source_set_callback(
+      watchdog_source.get(),
+      [](gpointer self) -> gboolean {
+        static_cast<GatewayCore*>(self)->watchdog();
+        return G_SOURCE_CONTINUE;
+      },
+      this, nullptr);
+  g_source_attach(watchdog_source.get(), context.get());
+  loop_thread = std::thread([this] {
+    g_main_context_push_thread_default(context.get());
+    g_main_loop_run(loop.get());
+    g_main_context_pop_thread_default(context.get());
+  });
+}
+
+void GatewayCore::post(std::function<void()> task) {
+  // GLib owns the heap copy from here and deletes it through the destroy
+  // notify, whether the source runs or is dropped with the context.
+  using Task = std::function<void()>;
+  GSource* source = g_idle_source_new();
+  g_source_set_callback(
+      source,
+      [](gpointer data) -> gboolean {
+        (*static_cast<Task*>(data))();
+        return G_SOURCE_REMOVE;
+      },
+      new Task(std::move(task)), [](gpointer data) { delete static_cast<Task*>(data); });
+  g_source_attach(source, context.get());
+  g_source_unref(source);
+}
+
+void GatewayCore::run_sync(std::function<void()> task) {
+  std::promise<void> done;
+  post([&] {
+    task();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+bool GatewayCore::close(const std::string& id, std::string_view reason) {
+  std::shared_ptr<Session> session;
+  {
+    std::lock_guard lock(mutex);
+    const auto found = sessions.find(id);
+    if (found == sessions.end()) return false;
+    session = std::move(found->second);
+    sessions.erase(found);
+  }
+  spdlog::info("rtc session {} closing: {}", id, reason);
+  // Never from a GStreamer thread: stopping a pipeline from one of its own
+  // streaming threads deadlocks.
+  post([session] { session->teardown(); });
+  return true;
+}
+
+std::shared_ptr<Session> GatewayCore::find(const std::string& id) const {
+  std::lock_guard lock(mutex);
+  const auto found = sessions.find(id);
+  if (found == sessions.end()) throw GatewayError(Code::not_found, "no such session");
+  return found->second;
+}
+
+void GatewayCore::watchdog() {
+  const auto now = Clock::now();
+  std::vector<std::string> expired;
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& [id, session] : sessions) {
+      if (session->expired(now)) expired.push_back(id);
+    }
+  }
+  for (const std::string& id : expired) close(id, "peer timed out");
+}
+
+void GatewayCore::shutdown() {
+  std::map<std::string, std::shared_ptr<Session>> remaining;
+  {
+    std::lock_guard lock(mutex);
+    shutting_down = true;
+    remaining.swap(sessions);
+  }
+  run_sync([&] {
+    for (auto& [id, session] : remaining) session->teardown();
+    watchdog_source.reset();
+  });
+  g_main_loop_quit(loop.get());
+  loop_thread.join();
+  // Teardowns posted after the loop's last iteration run here.
+  while (g_main_context_iteration(context.get(), FALSE)) {
+  }
+}
+
+struct Gateway::Impl : GatewayCore {
+  using GatewayCore::GatewayCore;
+};
+
+Gateway::Gateway(stt::TranscriptionService& transcription, GatewayOptions options) {
+  gst_init(nullptr, nullptr);
+  for (const char* element :
+       {"webrtcbin", "nicesrc", "dtlsdec", "srtpdec", "sctpdec", "rtpopusdepay", "opusdec",
+        "audioconvert", "audioresample", "appsink", "queue"}) {
+    const GstPtr<GstElementFactory> factory(gst_element_factory_find(element));
+    if (!factory) {
+      throw GatewayError(
+          Code::internal,
+          fmt::format("GStreamer element '{}' is missing (run scripts/deps)", element));
+    }
+  }
+  // The process's DTLS certificate is generated on first use; doing it here
+  // takes ~250 ms off the first session's answer.
+  const GstPtr<GstElement> dtls(
+      GST_ELEMENT(gst_object_ref_sink(gst_element_factory_make("dtlsdec", nullptr))));
+  gchar* raw_pem = nullptr;
+  g_object_get(dtls.get(), "pem", &raw_pem, nullptr);
+  const GCharPtr pem(raw_pem);
+  impl_ = std::make_unique<Impl>(transcription, std::move(options));
+}
+
+Gateway::~Gateway() {
+  impl_->shutdown();
+}
+
+std::string Gateway::create_session() {
+  std::string id = random_id();
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->shutting_down) throw GatewayError(Code::internal, "the gateway is stopping");
+    if (impl_->sessions.size() >= impl_->options.max_sessions) {
+      throw GatewayError(Code::too_many_sessions, fmt::format("too many sessions (at most {})",
+                                                              impl_->options.max_sessions));
+    }
+    impl_->sessions.emplace(id, std::make_shared<Session>(*impl_, id));
+  }
+  spdlog::info("rtc session {} created", id);
+  return id;
+}
+
+std::string Gateway::answer(const std::string& id, const std::string& sdp_offer) {
+  const std::shared_ptr<Session> session = impl_->find(id);
+  if (sdp_offer.size() > impl_->options.max_sdp_bytes) {
+    throw GatewayError(Code::offer_too_large,
+                       fmt::format("the offer exceeds {} bytes", impl_->options.max_sdp_bytes));
+  }
+  try {
+    return session->answer(sdp_offer);
+  } catch (const std::exception& error) {
+    // An offer refused before anything was built leaves the session waiting
+    // for a better one.
+    if (session->failed()) impl_->close(id, error.what());
+    throw;
+  }
+}
+
+void Gateway::close(const std::string& id) {
+  if (!impl_->close(id, "closed by the client")) {
+    throw GatewayError(Code::not_found, "no such session");
+  }
+}
+
+std::size_t Gateway::session_count() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->sessions.size();
+}
+
+std::size_t Gateway::live_session_count() const {
+  return impl_->live_sessions;
+}
+
+const GatewayOptions& Gateway::options() const {
+  return impl_->options;
+}
+
+}  // namespace voicedesk::rtc

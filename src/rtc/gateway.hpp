@@ -1,0 +1,96 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "audio/front_end.hpp"
+#include "stt/transcription_service.hpp"
+
+namespace voicedesk::rtc {
+
+struct GatewayOptions {
+  audio::FrontEndOptions front_end;
+  std::size_t max_sessions = 16;
+  std::size_t max_sdp_bytes = 64 * 1024;
+  // A connected session ends when no audio arrived for this long: neither a
+  // closed browser tab nor pc.close() reaches webrtcbin 1.22 otherwise.
+  std::chrono::milliseconds peer_timeout{5000};
+  // A session whose offer never came is dropped after this long.
+  std::chrono::milliseconds offer_timeout{30000};
+  // Longest answer() waits for webrtcbin to gather its first UDP candidate.
+  std::chrono::milliseconds gather_timeout{5000};
+  // Addresses ICE may offer; empty = every interface. The default matches
+  // voicedesk's default of serving 127.0.0.1 only.
+  std::vector<std::string> ice_addresses{"127.0.0.1"};
+  // webrtcbin's jitterbuffer latency; its default of 200 ms is for the open
+  // internet, loopback and LAN peers need far less.
+  unsigned jitter_latency_ms = 40;
+};
+
+// Why a Gateway call failed; the HTTP routes map each code to a status.
+class GatewayError : public std::runtime_error {
+ public:
+  enum class Code { not_found, too_many_sessions, bad_offer, offer_too_large, conflict, internal };
+  GatewayError(Code code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  Code code() const { return code_; }
+
+ private:
+  Code code_;
+};
+
+// The WebRTC side of the voice loop (GStreamer webrtcbin): one session per
+// browser peer. A session receives the browser's Opus track, runs it through
+// its own AudioFrontEnd, submits each utterance to the shared
+// TranscriptionService and sends events on the browser's DataChannel
+// "transcript" (JSON text messages):
+//   {"type":"status","state":"connected"}        the channel opened
+//   {"type":"vad","speaking":true|false}         speech started / ended
+//   {"type":"transcript","id":N,"text":...,"start":s,"end":s,"final":true,
+//    "latency_ms":{"endpoint":ms,"stt":ms,"total":ms}}
+//   {"type":"error","message":...}
+// The browser ends a session with {"type":"bye"} on the channel, by closing
+// the channel, through close(), or by going silent for peer_timeout.
+// Thread-safe: every method may be called from any thread.
+class Gateway {
+ public:
+  // Initialises GStreamer, checks that the needed plugins exist and creates
+  // the process's DTLS certificate now rather than in the first answer.
+  // Throws GatewayError(internal) when a plugin is missing. The service must
+  // outlive the gateway.
+  Gateway(stt::TranscriptionService& transcription, GatewayOptions options);
+  // Ends every session and joins every thread the gateway started.
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // A new session waiting for its offer: a random 128-bit id, 32 hex digits.
+  // Throws GatewayError(too_many_sessions).
+  std::string create_session();
+  // Non-trickle negotiation: takes the browser's complete SDP offer (with its
+  // candidates) and returns the answer with the server's candidates. Throws
+  // GatewayError: not_found, offer_too_large, bad_offer (unparsable, no audio,
+  // or refused by webrtcbin), conflict (the session already has an offer),
+  // internal.
+  std::string answer(const std::string& id, const std::string& sdp_offer);
+  // Ends the session; its teardown completes asynchronously. Throws
+  // GatewayError(not_found).
+  void close(const std::string& id);
+
+  // Sessions not yet closed.
+  std::size_t session_count() const;
+  // Sessions whose GStreamer objects and threads still exist (closed ones
+  // count until their teardown finished).
+  std::size_t live_session_count() const;
+
+  const GatewayOptions& options() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace voicedesk::rtc

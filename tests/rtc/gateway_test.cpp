@@ -1,0 +1,561 @@
+#include "rtc/gateway.hpp"
+
+#include <gmock/gmock.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+#include <gst/sdp/sdp.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "audio/wav.hpp"
+#include "rtc/gst_ptr.hpp"
+#include "rtc/routes.hpp"
+#include "stt/pocketsphinx_transcriber.hpp"
+
+#define GST_USE_UNSTABLE_API
+#include <gst/webrtc/webrtc.h>
+
+namespace voicedesk::rtc {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kTimeout = 20s;
+constexpr const char* kAllowedOrigin = "http://127.0.0.1:8080";
+
+fs::path shared_file(const fs::path& relative) {
+  const char* env = std::getenv("VOICEDESK_SHARED_DIR");
+  return fs::path(env != nullptr && *env != '\0' ? env : VOICEDESK_TEST_SHARED_DIR) / relative;
+}
+
+// Polls until condition() holds; false on timeout.
+template <typename Condition>
+bool eventually(Condition condition, std::chrono::milliseconds timeout = kTimeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!condition()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+// Open file descriptors ("fd") or threads ("task") of this process.
+std::size_t count_entries(const char* proc_self_dir) {
+  std::size_t count = 0;
+  for ([[maybe_unused]] const auto& entry :
+       fs::directory_iterator(fs::path("/proc/self") / proc_self_dir)) {
+    ++count;
+  }
+  return count;
+}
+
+// The pocketsphinx fallback: real text without any model download. Loaded
+// once for the whole program.
+stt::TranscriptionService& transcription() {
+  static stt::TranscriptionService service(std::make_shared<stt::PocketsphinxTranscriber>(),
+                                           stt::ServiceOptions{});
+  return service;
+}
+
+GatewayOptions test_options() {
+  GatewayOptions options;
+  options.max_sessions = 3;
+  options.max_sdp_bytes = 16 * 1024;
+  options.peer_timeout = 1500ms;
+  options.offer_timeout = 1500ms;
+  return options;
+}
+
+// A gateway behind the routes on a free 127.0.0.1 port.
+class GatewayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    gateway_ = std::make_unique<Gateway>(*service_, test_options());
+    install_routes(server_, *gateway_, {kAllowedOrigin});
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    ASSERT_GT(port_, 0);
+    listener_ = std::thread([this] { server_.listen_after_bind(); });
+    ASSERT_TRUE(eventually([&] { return server_.is_running(); }));
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
+  }
+  void TearDown() override {
+    server_.stop();
+    if (listener_.joinable()) listener_.join();
+    gateway_.reset();
+  }
+
+  std::string create_session() {
+    const auto res = client_->Post("/session");
+    EXPECT_TRUE(res);
+    if (!res) return "";
+    EXPECT_EQ(res->status, 201);
+    return json::parse(res->body).at("id").get<std::string>();
+  }
+
+  stt::TranscriptionService* service_ = &transcription();
+  std::unique_ptr<Gateway> gateway_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread listener_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+// Plays the browser: Opus audio fed in real time from a test thread, a
+// DataChannel "transcript" created before the offer, non-trickle ICE on
+// 127.0.0.1, all in a second webrtcbin in this process.
+class FakeBrowser {
+ public:
+  // speech_16k: mono 16 kHz audio sent first; silence follows until stop().
+  explicit FakeBrowser(std::vector<float> speech_16k) : speech_(std::move(speech_16k)) {
+    GError* raw_error = nullptr;
+    pipeline_.reset(GST_ELEMENT(gst_object_ref_sink(gst_parse_launch(
+        "appsrc name=src is-live=true do-timestamp=true format=time "
+        "caps=audio/x-raw,format=S16LE,rate=16000,channels=1,layout=interleaved ! "
+        "audioconvert ! audioresample ! opusenc ! rtpopuspay pt=111 ! "
+        "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 ! "
+        "webrtcbin name=w bundle-policy=max-bundle",
+        &raw_error))));
+    const GErrorPtr error(raw_error);
+    if (error) throw std::runtime_error(error->message);
+    webrtc_.reset(gst_bin_get_by_name(GST_BIN(pipeline_.get()), "w"));
+    src_.reset(gst_bin_get_by_name(GST_BIN(pipeline_.get()), "src"));
+    GObject* raw_agent = nullptr;
+    g_object_get(webrtc_.get(), "ice-agent", &raw_agent, nullptr);
+    const GObjectPtr<GObject> agent(raw_agent);
+    gboolean added = FALSE;
+    g_signal_emit_by_name(agent.get(), "add-local-ip-address", "127.0.0.1", &added);
+
+    gst_element_set_state(pipeline_.get(), GST_STATE_READY);
+    GObject* raw_channel = nullptr;
+    g_signal_emit_by_name(webrtc_.get(), "create-data-channel", "transcript", nullptr,
+                          &raw_channel);
+    channel_.reset(raw_channel);
+    if (!channel_) throw std::runtime_error("create-data-channel failed");
+    g_signal_connect(channel_.get(), "on-message-string", G_CALLBACK(on_message), this);
+    gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING);
+  }
+  ~FakeBrowser() { stop(); }
+
+  // The complete offer, candidates included.
+  std::string offer() {
+    GstPromisePtr promise(gst_promise_new());
+    g_signal_emit_by_name(webrtc_.get(), "create-offer", nullptr, promise.get());
+    gst_promise_wait(promise.get());
+    GstWebRTCSessionDescription* offer = nullptr;
+    gst_structure_get(gst_promise_get_reply(promise.get()), "offer",
+                      GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, nullptr);
+    if (offer == nullptr) throw std::runtime_error("create-offer failed");
+    promise.reset(gst_promise_new());
+    g_signal_emit_by_name(webrtc_.get(), "set-local-description", offer, promise.get());
+    gst_promise_wait(promise.get());
+    gst_webrtc_session_description_free(offer);
+    const bool gathered = eventually([&] {
+      GstWebRTCICEGatheringState state = GST_WEBRTC_ICE_GATHERING_STATE_NEW;
+      g_object_get(webrtc_.get(), "ice-gathering-state", &state, nullptr);
+      return state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE;
+    });
+    if (!gathered) throw std::runtime_error("ICE gathering did not complete");
+    GstWebRTCSessionDescription* local = nullptr;
+    g_object_get(webrtc_.get(), "local-description", &local, nullptr);
+    const GCharPtr text(gst_sdp_message_as_text(local->sdp));
+    gst_webrtc_session_description_free(local);
+    return text.get();
+  }
+
+  void set_answer(const std::string& text) {
+    GstSDPMessage* sdp = nullptr;
+    gst_sdp_message_new_from_text(text.c_str(), &sdp);
+    GstWebRTCSessionDescription* answer =
+        gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+    const GstPromisePtr promise(gst_promise_new());
+    g_signal_emit_by_name(webrtc_.get(), "set-remote-description", answer, promise.get());
+    gst_promise_wait(promise.get());
+    gst_webrtc_session_description_free(answer);
+  }
+
+  // Starts the microphone: speech first, then silence until stop(). Called
+  // once connected, so that no speech is lost while the peers negotiate.
+  void start_audio() {
+    feeder_ = std::jthread([this](std::stop_token stop) { feed(stop); });
+  }
+
+  void close_channel() { g_signal_emit_by_name(channel_.get(), "close"); }
+
+  void send(const std::string& message) {
+    g_signal_emit_by_name(channel_.get(), "send-string", message.c_str());
+  }
+
+  // Waits for a message matching predicate; returns it (null on timeout).
+  template <typename Predicate>
+  json wait_for(Predicate predicate, std::chrono::milliseconds timeout = kTimeout) {
+    std::unique_lock lock(mutex_);
+    json found;
+    changed_.wait_for(lock, timeout, [&] {
+      for (const json& message : messages_) {
+        if (predicate(message)) {
+          found = message;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+  json wait_for_type(const std::string& type) {
+    return wait_for([&](const json& m) { return m.value("type", "") == type; });
+  }
+
+  // The peer disappears without a word, like a closed tab.
+  void stop() {
+    feeder_.request_stop();
+    if (feeder_.joinable()) feeder_.join();
+    if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+    if (channel_) g_signal_handlers_disconnect_by_data(channel_.get(), this);
+  }
+
+ private:
+  static void on_message(GObject*, gchar* text, gpointer self) {
+    auto* browser = static_cast<FakeBrowser*>(self);
+    {
+      std::lock_guard lock(browser->mutex_);
+      browser->messages_.push_back(json::parse(text));
+    }
+    browser->changed_.notify_all();
+  }
+
+  // 20 ms buffers at real-time pace, as a microphone would deliver them.
+  void feed(std::stop_token stop) {
+    constexpr std::size_t kChunk = 320;
+    auto next = Clock::now();
+    for (std::size_t offset = 0; !stop.stop_requested(); offset += kChunk) {
+      std::vector<std::int16_t> chunk(kChunk, 0);
+      for (std::size_t i = 0; i < kChunk && offset + i < speech_.size(); ++i) {
+        chunk[i] = static_cast<std::int16_t>(speech_[offset + i] * 32767.0f);
+      }
+      GstBuffer* buffer = gst_buffer_new_memdup(chunk.data(), chunk.size() * sizeof(std::int16_t));
+      gst_app_src_push_buffer(GST_APP_SRC(src_.get()), buffer);
+      next += 20ms;
+      std::this_thread::sleep_until(next);
+    }
+  }
+
+  std::vector<float> speech_;
+  GstPtr<GstElement> pipeline_;
+  GstPtr<GstElement> webrtc_;
+  GstPtr<GstElement> src_;
+  GObjectPtr<GObject> channel_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<json> messages_;
+  std::jthread feeder_;
+};
+
+std::vector<float> speech() {
+  const fs::path clip = shared_file("audio/send-email.wav");
+  if (!fs::exists(clip)) return {};
+  audio::WavAudio wav = audio::read_wav(clip);
+  EXPECT_EQ(wav.sample_rate, 16000);
+  EXPECT_EQ(wav.channels, 1);
+  return std::move(wav.samples);
+}
+
+TEST_F(GatewayTest, CreatesAndDeletesSessions) {
+  const std::string id = create_session();
+  EXPECT_THAT(id, ::testing::MatchesRegex("[0-9a-f]{32}"));
+  EXPECT_NE(create_session(), id);
+  EXPECT_EQ(gateway_->session_count(), 2u);
+
+  auto res = client_->Delete("/session/" + id);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 204);
+  EXPECT_EQ(gateway_->session_count(), 1u);
+
+  res = client_->Delete("/session/" + id);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  EXPECT_TRUE(json::parse(res->body).contains("error"));
+}
+
+TEST_F(GatewayTest, UnknownSessionIs404) {
+  const auto res = client_->Post("/session/00112233445566778899aabbccddeeff/offer", "v=0\r\n",
+                                 "application/sdp");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+}
+
+TEST_F(GatewayTest, ChecksOrigin) {
+  auto res = client_->Post("/session", {{"Origin", "https://evil.example"}}, "", "text/plain");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 403);
+  EXPECT_EQ(gateway_->session_count(), 0u);
+
+  res = client_->Post("/session", {{"Origin", kAllowedOrigin}}, "", "text/plain");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 201);
+  EXPECT_EQ(res->get_header_value("Access-Control-Allow-Origin"), kAllowedOrigin);
+  const std::string id = json::parse(res->body).at("id");
+
+  res = client_->Delete("/session/" + id, {{"Origin", "http://127.0.0.1:9999"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 403);
+  EXPECT_EQ(gateway_->session_count(), 1u);
+}
+
+TEST_F(GatewayTest, AnswersCorsPreflights) {
+  auto res = client_->Options("/session/00112233445566778899aabbccddeeff/offer",
+                              {{"Origin", kAllowedOrigin}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 204);
+  EXPECT_EQ(res->get_header_value("Access-Control-Allow-Origin"), kAllowedOrigin);
+  EXPECT_THAT(res->get_header_value("Access-Control-Allow-Headers"),
+              ::testing::HasSubstr("Content-Type"));
+  res = client_->Options("/session", {{"Origin", "https://evil.example"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 403);
+}
+
+TEST_F(GatewayTest, RefusesBadOffers) {
+  const std::string id = create_session();
+  const std::string path = "/session/" + id + "/offer";
+  auto res = client_->Post(path, "this is not SDP", "application/sdp");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+
+  // Parses, but offers no audio.
+  res = client_->Post(path, "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", "application/sdp");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+
+  res = client_->Post(path, "v=0\r\n", "text/plain");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 415);
+
+  res = client_->Post(path, std::string(17 * 1024, 'a'), "application/sdp");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  // A refused offer leaves the session waiting for a good one.
+  EXPECT_EQ(gateway_->session_count(), 1u);
+}
+
+TEST_F(GatewayTest, LimitsSessions) {
+  for (std::size_t i = 0; i < test_options().max_sessions; ++i) create_session();
+  const auto res = client_->Post("/session");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503);
+  EXPECT_THAT(res->body, ::testing::HasSubstr("too many sessions"));
+}
+
+TEST_F(GatewayTest, DropsSessionsThatNeverGetAnOffer) {
+  create_session();
+  EXPECT_TRUE(eventually([&] { return gateway_->live_session_count() == 0; }, 5s));
+}
+
+class GatewayMediaTest : public GatewayTest {
+ protected:
+  // Negotiates through the routes, waits for the "connected" status and
+  // starts the browser's audio; returns the session id.
+  std::string connect(FakeBrowser& browser) {
+    const std::string id = create_session();
+    const std::string offer = browser.offer();
+    const auto started = Clock::now();
+    const auto res = client_->Post("/session/" + id + "/offer", offer, "application/sdp");
+    EXPECT_TRUE(res);
+    if (!res) return id;
+    const auto answered = Clock::now();
+    EXPECT_EQ(res->status, 200) << res->body;
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/sdp");
+    EXPECT_THAT(res->body, ::testing::HasSubstr("127.0.0.1"));
+    browser.set_answer(res->body);
+    const json status = browser.wait_for_type("status");
+    EXPECT_FALSE(status.is_null()) << "no status event";
+    if (!status.is_null()) {
+      EXPECT_EQ(status.at("state"), "connected");
+    }
+    std::printf("[ rtc      ] answer %.1f ms, connected %.1f ms after the offer was posted\n",
+                std::chrono::duration<double, std::milli>(answered - started).count(),
+                std::chrono::duration<double, std::milli>(Clock::now() - started).count());
+    browser.start_audio();
+    return id;
+  }
+};
+
+TEST_F(GatewayMediaTest, TranscribesSpeechFromABrowser) {
+  std::vector<float> clip = speech();
+  if (clip.empty()) GTEST_SKIP() << "missing " << shared_file("audio/send-email.wav");
+  FakeBrowser browser(std::move(clip));
+  const std::string id = connect(browser);
+
+  const json speaking = browser.wait_for(
+      [](const json& m) { return m.value("type", "") == "vad" && m.value("speaking", false); });
+  EXPECT_FALSE(speaking.is_null()) << "no vad speaking=true event";
+  const json transcript = browser.wait_for_type("transcript");
+  ASSERT_FALSE(transcript.is_null()) << "no transcript event";
+  std::printf("[ rtc      ] %s\n", transcript.dump().c_str());
+  EXPECT_EQ(transcript.at("id"), 1);
+  EXPECT_EQ(transcript.at("final"), true);
+  EXPECT_THAT(transcript.at("text").get<std::string>(), ::testing::HasSubstr("three"));
+  // The clip has 0.3 s of silence before the speech and lasts 5.2 s.
+  EXPECT_GT(transcript.at("start").get<double>(), 0.1);
+  EXPECT_LT(transcript.at("end").get<double>(), 6.0);
+  const json& latency = transcript.at("latency_ms");
+  EXPECT_GE(latency.at("endpoint").get<double>(), 500);  // at least the trailing silence
+  EXPECT_LT(latency.at("endpoint").get<double>(), 2000);
+  EXPECT_GT(latency.at("stt").get<double>(), 0);
+  EXPECT_GE(latency.at("total").get<double>(),
+            latency.at("endpoint").get<double>() + latency.at("stt").get<double>());
+  EXPECT_FALSE(browser
+                   .wait_for([](const json& m) {
+                     return m.value("type", "") == "vad" && !m.value("speaking", true);
+                   })
+                   .is_null());
+
+  browser.send(R"({"type":"bye"})");
+  EXPECT_TRUE(eventually([&] { return gateway_->session_count() == 0; }));
+  EXPECT_TRUE(eventually([&] { return gateway_->live_session_count() == 0; }));
+  const auto res = client_->Delete("/session/" + id);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+}
+
+TEST_F(GatewayMediaTest, DeleteEndsASession) {
+  FakeBrowser browser({});
+  const std::string id = connect(browser);
+  const auto res = client_->Delete("/session/" + id);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 204);
+  EXPECT_TRUE(eventually([&] { return gateway_->live_session_count() == 0; }));
+  // A second offer for the ended session is refused.
+  const auto again = client_->Post("/session/" + id + "/offer", "v=0\r\n", "application/sdp");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 404);
+}
+
+TEST_F(GatewayMediaTest, ClosingTheChannelEndsTheSession) {
+  FakeBrowser browser({});
+  connect(browser);
+  browser.close_channel();
+  // Well before the peer timeout: audio keeps flowing.
+  EXPECT_TRUE(eventually([&] { return gateway_->session_count() == 0; }, 1s));
+  EXPECT_TRUE(eventually([&] { return gateway_->live_session_count() == 0; }));
+}
+
+TEST_F(GatewayMediaTest, ReapsASilentPeer) {
+  FakeBrowser browser({});
+  connect(browser);
+  // Connected peers stay while audio flows, well past the timeout.
+  std::this_thread::sleep_for(test_options().peer_timeout + 500ms);
+  EXPECT_EQ(gateway_->session_count(), 1u);
+  browser.stop();
+  EXPECT_TRUE(eventually([&] { return gateway_->live_session_count() == 0; }, 5s));
+}
+
+TEST_F(GatewayMediaTest, LeavesNoThreadsOrFileDescriptorsBehind) {
+  // A first session creates what the process keeps (DTLS state, plugin
+  // loading); later sessions must not add to it.
+  {
+    FakeBrowser browser({});
+    connect(browser);
+    browser.send(R"({"type":"bye"})");
+    ASSERT_TRUE(eventually([&] { return gateway_->live_session_count() == 0; }));
+  }
+  const std::size_t fds = count_entries("fd");
+  const std::size_t threads = count_entries("task");
+  for (int round = 0; round < 3; ++round) {
+    FakeBrowser browser({});
+    connect(browser);
+    browser.send(R"({"type":"bye"})");
+    ASSERT_TRUE(eventually([&] { return gateway_->live_session_count() == 0; }));
+  }
+  EXPECT_EQ(count_entries("fd"), fds);
+  EXPECT_TRUE(eventually([&] { return count_entries("task") <= threads; }, 5s))
+      << count_entries("task") << " threads, " << threads << " before";
+}
+
+TEST_F(GatewayMediaTest, DestroyingTheGatewayEndsLiveSessions) {
+  FakeBrowser browser({});
+  connect(browser);
+  ASSERT_EQ(gateway_->live_session_count(), 1u);
+  server_.stop();
+  listener_.join();
+  const auto started = Clock::now();
+  gateway_.reset();
+  EXPECT_LT(Clock::now() - started, 2s);
+}
+
+// Holds every transcription until opened, so a test can keep the service busy.
+class GatedTranscriber final : public stt::Transcriber {
+ public:
+  void open() {
+    {
+      std::lock_guard lock(mutex_);
+      open_ = true;
+    }
+    opened_.notify_all();
+  }
+  stt::Transcript transcribe(std::span<const float>, const stt::TranscribeOptions&) const override {
+    std::unique_lock lock(mutex_);
+    opened_.wait(lock, [&] { return open_; });
+    stt::Transcript transcript;
+    transcript.text = "gated";
+    return transcript;
+  }
+  std::string model_name() const override { return "gated"; }
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::condition_variable opened_;
+  bool open_ = false;
+};
+
+class GatewayBusyTest : public GatewayMediaTest {
+ protected:
+  GatewayBusyTest() { service_ = &busy_service_; }
+  void TearDown() override {
+    gated_->open();
+    GatewayMediaTest::TearDown();
+  }
+
+  std::shared_ptr<GatedTranscriber> gated_ = std::make_shared<GatedTranscriber>();
+  // One worker and no queue: a second utterance while the first is
+  // transcribed finds the service busy.
+  stt::TranscriptionService busy_service_{gated_,
+                                          stt::ServiceOptions{.workers = 1, .max_queued = 0}};
+};
+
+TEST_F(GatewayBusyTest, ABusyServiceIsAnErrorEventNotACrash) {
+  std::vector<float> clip = speech();
+  if (clip.empty()) GTEST_SKIP() << "missing " << shared_file("audio/send-email.wav");
+  // Two utterances: the clip ends with 1.2 s of silence.
+  std::vector<float> twice = clip;
+  twice.insert(twice.end(), clip.begin(), clip.end());
+  FakeBrowser browser(std::move(twice));
+  connect(browser);
+
+  const json error = browser.wait_for_type("error");
+  ASSERT_FALSE(error.is_null()) << "no error event";
+  EXPECT_THAT(error.at("message").get<std::string>(), ::testing::HasSubstr("busy"));
+  gated_->open();
+  const json transcript = browser.wait_for_type("transcript");
+  ASSERT_FALSE(transcript.is_null()) << "no transcript event";
+  EXPECT_EQ(transcript.at("id"), 1);
+  EXPECT_EQ(transcript.at("text"), "gated");
+  EXPECT_EQ(gateway_->session_count(), 1u);
+}
+
+}  // namespace
+}  // namespace voicedesk::rtc
