@@ -546,8 +546,8 @@ void Session::deliver(PendingTranscripts::Item& item) {
   try {
     const stt::Transcript transcript = item.request.get();
     const auto sent_at = Clock::now();
-    spdlog::info("rtc session {}: transcript {} ({} chars, {:.2f}-{:.2f} s, stt {} ms)", id, item.id,
-                 transcript.text.size(), item.start, item.end,
+    spdlog::info("rtc session {}: transcript {} ({} chars, {:.2f}-{:.2f} s, stt {} ms)", id,
+                 item.id, transcript.text.size(), item.start, item.end,
                  milliseconds(item.request.time_running()));
     send({{"type", "transcript"},
           {"id", item.id},
