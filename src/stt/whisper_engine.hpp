@@ -11,7 +11,7 @@ namespace voicedesk::stt {
 
 // Working buffers reused across layers and steps (sized on first use).
 struct EngineScratch {
-  std::vector<float> input, cols, conv, norm, q, k, v, attn, out, proj, hidden, scores, vt;
+  std::vector<float> input, cols, conv, norm, q, k, v, attn, out, proj, hidden, scores;
 };
 
 // Keys and values of one attention layer. Keys are kept twice: as rows
