@@ -111,6 +111,16 @@ int run_cli(int argc, char** argv) {
   std::string listen;
   up_cmd->add_option("--listen", listen, "HOST:PORT to listen on");
 
+  auto* mcp_cmd = app.add_subcommand(
+      "mcp", "Serve the MCP tools over Streamable HTTP on VOICEDESK_MCP_LISTEN (127.0.0.1:8005)");
+  McpRequest mcp;
+  std::string mcp_listen;
+  mcp_cmd->add_option("--listen", mcp_listen, "HOST:PORT to listen on");
+  mcp_cmd->add_flag("--stdio", mcp.stdio, "Serve one session on stdin/stdout instead of HTTP");
+  mcp_cmd->add_flag("--conformance-fixtures", mcp.conformance_fixtures,
+                    "Also serve the fixtures the MCP conformance suite calls");
+  mcp_cmd->add_flag("--bench-tools", mcp.bench_tools, "Also serve the trivial `echo` tool");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -133,6 +143,7 @@ int run_cli(int argc, char** argv) {
   flag("VOICEDESK_LOG_FORMAT", log_format_name);
   flag("VOICEDESK_ENDPOINT_MODE", mode);
   flag("VOICEDESK_LISTEN", listen);
+  flag("VOICEDESK_MCP_LISTEN", mcp_listen);
   flag("VOICEDESK_WHISPER_MODEL", model);
   flag("VOICEDESK_STT_THREADS", threads);
   flag("VOICEDESK_STT_LANGUAGE", language);
@@ -167,6 +178,10 @@ int run_cli(int argc, char** argv) {
     }
     if (*bench_stt_cmd) return run_bench_stt(*config, bench_json, std::cout);
     if (*up_cmd) return run_up(*config);
+    if (*mcp_cmd) {
+      // stdout carries the protocol; logs already go to stderr.
+      return run_mcp(*config, mcp);
+    }
   } catch (const BadInput& e) {
     return fail(kExitBadInput, e.what());
   } catch (const stt::ModelError& e) {

@@ -19,17 +19,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Any WAV the reader accepts, as 16 kHz mono: what every transcriber takes.
 std::vector<float> read_16k_mono(const std::filesystem::path& path) {
-  const audio::WavAudio wav = audio::read_wav(path);
-  std::vector<float> mono(wav.frames());
-  const auto channels = static_cast<std::size_t>(wav.channels);
-  for (std::size_t i = 0; i < mono.size(); ++i) {
-    float sum = 0;
-    for (std::size_t c = 0; c < channels; ++c) sum += wav.samples[i * channels + c];
-    mono[i] = sum / static_cast<float>(channels);
-  }
-  return audio::resample_interleaved(mono, 1, wav.sample_rate, stt::kSampleRate);
+  return audio::mono_at_rate(audio::read_wav(path), stt::kSampleRate);
 }
 
 void write_f32(const std::filesystem::path& path, std::span<const float> values) {

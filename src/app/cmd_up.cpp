@@ -1,19 +1,15 @@
-#include <fcntl.h>
 #include <httplib.h>
 #include <malloc.h>
-#include <signal.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <stdexcept>
 #include <thread>
 
 #include "app/commands.hpp"
 #include "app/settings.hpp"
+#include "app/shutdown_on_signal.hpp"
 #include "rtc/gateway.hpp"
 #include "rtc/routes.hpp"
 #include "stt/transcription_service.hpp"
@@ -22,61 +18,6 @@ namespace voicedesk::app {
 namespace {
 
 constexpr std::size_t kMaxRequestBody = 1 << 20;
-
-// Where the signal handler reports to. A handler can only reach global
-// state; this is the one such variable, written before the handler is
-// installed and read only by it.
-int g_signal_pipe = -1;
-
-extern "C" void forward_signal(int signal) {
-  const auto byte = static_cast<char>(signal);
-  [[maybe_unused]] const ssize_t written = ::write(g_signal_pipe, &byte, 1);
-}
-
-// Stops the server on SIGINT/SIGTERM. The handler only writes the signal
-// number to a pipe (async-signal-safe), whichever thread the kernel picks:
-// libraries such as OpenBLAS start threads before main() that would
-// otherwise take the default action and kill the process mid-request. A
-// waiting thread reads the pipe and stops the server.
-class ShutdownOnSignal {
- public:
-  explicit ShutdownOnSignal(httplib::Server& server) {
-    if (::pipe2(pipe_, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-    g_signal_pipe = pipe_[1];
-    struct sigaction action {};
-    action.sa_handler = forward_signal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    ::sigaction(SIGINT, &action, &previous_int_);
-    ::sigaction(SIGTERM, &action, &previous_term_);
-    waiter_ = std::thread([this, &server] {
-      char byte = 0;
-      while (::read(pipe_[0], &byte, 1) < 0 && errno == EINTR) {
-      }
-      if (byte != kWake) spdlog::info("signal {} received, shutting down", static_cast<int>(byte));
-      server.stop();
-    });
-  }
-  ~ShutdownOnSignal() {
-    ::sigaction(SIGINT, &previous_int_, nullptr);
-    ::sigaction(SIGTERM, &previous_term_, nullptr);
-    // Wakes the waiter if the server stopped for another reason.
-    [[maybe_unused]] const ssize_t written = ::write(pipe_[1], &kWake, 1);
-    waiter_.join();
-    g_signal_pipe = -1;
-    ::close(pipe_[0]);
-    ::close(pipe_[1]);
-  }
-  ShutdownOnSignal(const ShutdownOnSignal&) = delete;
-  ShutdownOnSignal& operator=(const ShutdownOnSignal&) = delete;
-
- private:
-  static constexpr char kWake = 0;
-  int pipe_[2] = {-1, -1};
-  struct sigaction previous_int_ {};
-  struct sigaction previous_term_ {};
-  std::thread waiter_;
-};
 
 }  // namespace
 
@@ -96,7 +37,7 @@ int run_up(const util::Config& config) {
     gateway_options.ice_addresses.clear();
   rtc::Gateway gateway(transcription, gateway_options);
   httplib::Server server;  // declared after the gateway, so stopped and destroyed before it
-  rtc::install_routes(server, gateway, allowed_origins(config));
+  rtc::install_routes(server, gateway, allowed_origins(config, config.get("VOICEDESK_LISTEN")));
   server.set_payload_max_length(kMaxRequestBody);
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"status":"ok"})", "application/json");
@@ -118,7 +59,7 @@ int run_up(const util::Config& config) {
     });
   }
 
-  ShutdownOnSignal shutdown(server);
+  ShutdownOnSignal shutdown([&server] { server.stop(); });
   if (!server.bind_to_port(listen.host, listen.port)) {
     spdlog::error("cannot listen on {}: address in use or not available",
                   config.get("VOICEDESK_LISTEN"));

@@ -44,6 +44,16 @@ int run_transcribe(const util::Config& config, const TranscribeRequest& request,
 // `voicedesk bench stt`: the engine against OpenBLAS SGEMM in the same run.
 int run_bench_stt(const util::Config& config, bool json, std::ostream& out);
 
+struct McpRequest {
+  bool stdio = false;                 // serve stdin/stdout instead of HTTP
+  bool conformance_fixtures = false;  // the conformance suite's test_* tools, resources, prompts
+  bool bench_tools = false;           // the trivial `echo` tool, for benchmarks
+};
+
+// `voicedesk mcp`: the MCP server (tools over Streamable HTTP, legacy SSE or
+// stdio) until SIGINT/SIGTERM or end of input.
+int run_mcp(const util::Config& config, const McpRequest& request);
+
 // `voicedesk up`: serves until SIGINT/SIGTERM.
 int run_up(const util::Config& config);
 

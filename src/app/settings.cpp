@@ -57,26 +57,41 @@ ListenAddress parse_listen_address(const std::string& host_port) {
   return ListenAddress{host, std::stoi(host_port.substr(colon + 1))};
 }
 
-std::vector<std::string> allowed_origins(const util::Config& config) {
-  std::vector<std::string> origins;
-  const std::string& configured = config.get("VOICEDESK_ALLOWED_ORIGINS");
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
   std::size_t start = 0;
-  while (start < configured.size()) {
-    const std::size_t comma = std::min(configured.find(',', start), configured.size());
-    std::string origin = configured.substr(start, comma - start);
-    origin.erase(0, origin.find_first_not_of(" \t"));
-    origin.erase(origin.find_last_not_of(" \t") + 1);
-    if (!origin.empty()) origins.push_back(std::move(origin));
+  while (start < text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    std::string item = text.substr(start, comma - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) items.push_back(std::move(item));
     start = comma + 1;
   }
+  return items;
+}
+
+std::vector<std::string> allowed_origins(const util::Config& config, const std::string& listen) {
+  std::vector<std::string> origins = split_list(config.get("VOICEDESK_ALLOWED_ORIGINS"));
   if (origins.empty()) {
-    const std::string& listen = config.get("VOICEDESK_LISTEN");
     const ListenAddress address = parse_listen_address(listen);
     origins.push_back("http://" + listen);
     if (address.host == "127.0.0.1")
       origins.push_back("http://localhost:" + std::to_string(address.port));
   }
   return origins;
+}
+
+std::shared_ptr<util::TokenBucket> rate_limiter(const util::Config& config, const std::string& name,
+                                                const char* rate_key, const char* burst_key) {
+  util::TokenBucketOptions options;
+  options.rate_per_second = config.get_number(rate_key);
+  options.burst = static_cast<double>(config.get_int(burst_key));
+  options.mode = config.get("VOICEDESK_RATE_LIMIT_MODE") == "hard"
+                     ? util::TokenBucketOptions::Mode::hard_fail
+                     : util::TokenBucketOptions::Mode::soft_wait;
+  options.max_wait = std::chrono::milliseconds(config.get_int("VOICEDESK_RATE_LIMIT_MAX_WAIT_MS"));
+  return std::make_shared<util::TokenBucket>(name, options);
 }
 
 std::shared_ptr<const stt::Transcriber> make_transcriber(const util::Config& config) {

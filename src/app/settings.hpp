@@ -8,6 +8,7 @@
 #include "stt/transcriber.hpp"
 #include "util/config.hpp"
 #include "util/logging.hpp"
+#include "util/token_bucket.hpp"
 
 namespace voicedesk::app {
 
@@ -22,9 +23,17 @@ struct ListenAddress {
 };
 ListenAddress parse_listen_address(const std::string& host_port);
 
+// "a, b,,c " -> {"a", "b", "c"}.
+std::vector<std::string> split_list(const std::string& text);
+
 // Browser origins allowed to call the HTTP API: VOICEDESK_ALLOWED_ORIGINS, or
 // by default the listen address itself (and localhost for 127.0.0.1).
-std::vector<std::string> allowed_origins(const util::Config& config);
+std::vector<std::string> allowed_origins(const util::Config& config, const std::string& listen);
+
+// A token bucket named after a tool, rate and burst from the given keys, mode
+// and maximum wait from VOICEDESK_RATE_LIMIT_*.
+std::shared_ptr<util::TokenBucket> rate_limiter(const util::Config& config, const std::string& name,
+                                                const char* rate_key, const char* burst_key);
 
 // The configured speech-to-text: Whisper when VOICEDESK_WHISPER_MODEL is set,
 // else the pocketsphinx fallback. Loads the model (once; share the result).

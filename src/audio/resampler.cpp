@@ -101,4 +101,15 @@ std::vector<float> resample_interleaved(std::span<const float> interleaved, int 
   return output;
 }
 
+std::vector<float> mono_at_rate(const WavAudio& wav, int sample_rate) {
+  std::vector<float> mono(wav.frames());
+  const auto channels = static_cast<std::size_t>(wav.channels);
+  for (std::size_t i = 0; i < mono.size(); ++i) {
+    float sum = 0;
+    for (std::size_t c = 0; c < channels; ++c) sum += wav.samples[i * channels + c];
+    mono[i] = sum / static_cast<float>(channels);
+  }
+  return resample_interleaved(mono, 1, wav.sample_rate, sample_rate);
+}
+
 }  // namespace voicedesk::audio

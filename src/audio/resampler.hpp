@@ -5,6 +5,8 @@
 #include <span>
 #include <vector>
 
+#include "audio/wav.hpp"
+
 namespace voicedesk::audio {
 
 // Streaming mono resampler over libsoxr. Filter state is kept across calls, so
@@ -29,5 +31,9 @@ class StreamResampler {
 // Resamples a whole interleaved buffer at once (file input), best quality.
 std::vector<float> resample_interleaved(std::span<const float> interleaved, int channels,
                                         double input_rate, double output_rate);
+
+// A decoded file as mono (channels averaged) at sample_rate, best quality: what
+// every transcriber takes, whether the file came from disk or over the network.
+std::vector<float> mono_at_rate(const WavAudio& wav, int sample_rate);
 
 }  // namespace voicedesk::audio

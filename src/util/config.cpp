@@ -50,6 +50,18 @@ std::optional<std::int64_t> parse_int(std::string_view text) {
   return value;
 }
 
+// A plain decimal such as "2", "0.5" or "-1.25" (no exponent, no inf/nan).
+std::optional<double> parse_number(std::string_view text) {
+  if (text.empty() || text.find_first_not_of("+-.0123456789") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::string_view digits = text.starts_with('+') ? text.substr(1) : text;
+  double value = 0;
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (error != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
+  return value;
+}
+
 std::optional<std::string> parse_bool(std::string_view text) {
   static constexpr std::array<std::pair<std::string_view, bool>, 8> kWords{{{"true", true},
                                                                             {"false", false},
@@ -130,6 +142,14 @@ std::optional<std::string> normalize(const ConfigKey& key, std::string_view valu
       if (!number || *number < key.min || *number > key.max) return std::nullopt;
       return std::to_string(*number);
     }
+    case ValueType::Number: {
+      const auto number = parse_number(value);
+      if (!number || *number < static_cast<double>(key.min) ||
+          *number > static_cast<double>(key.max)) {
+        return std::nullopt;
+      }
+      return std::string(value.starts_with('+') ? value.substr(1) : value);
+    }
     case ValueType::Bool:
       return parse_bool(value);
     case ValueType::Enum: {
@@ -166,6 +186,8 @@ std::string expectation(const ConfigKey& key) {
       return "a path without control characters";
     case ValueType::Int:
       return int_expectation(key);
+    case ValueType::Number:
+      return "a decimal number from " + std::to_string(key.min) + " to " + std::to_string(key.max);
     case ValueType::Bool:
       return "true/false, yes/no, on/off or 1/0";
     case ValueType::Enum:
@@ -313,6 +335,10 @@ const std::string& Config::get(std::string_view key) const {
 
 std::int64_t Config::get_int(std::string_view key) const {
   return *parse_int(required_value(key, ValueType::Int));
+}
+
+double Config::get_number(std::string_view key) const {
+  return *parse_number(required_value(key, ValueType::Number));
 }
 
 bool Config::get_bool(std::string_view key) const {

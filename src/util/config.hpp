@@ -17,7 +17,7 @@
 
 namespace voicedesk::util {
 
-enum class ValueType { String, Int, Bool, Enum, HostPort, Url, Path };
+enum class ValueType { String, Int, Number, Bool, Enum, HostPort, Url, Path };
 
 // Every member has an initializer so that designated initializers can leave any of them out
 // without tripping -Wmissing-field-initializers.
@@ -28,8 +28,8 @@ struct ConfigKey {
   std::string description{};           // one line, for `voicedesk config` and the README
   bool secret = false;                 // masked when printed, never put in messages
   std::vector<std::string> choices{};  // Enum only; matched case-insensitively, stored lower-case
-  std::int64_t min = std::numeric_limits<std::int64_t>::min();  // Int only
-  std::int64_t max = std::numeric_limits<std::int64_t>::max();  // Int only
+  std::int64_t min = std::numeric_limits<std::int64_t>::min();  // Int and Number only
+  std::int64_t max = std::numeric_limits<std::int64_t>::max();  // Int and Number only
 };
 
 struct ValueSource {
@@ -74,6 +74,7 @@ class Config {
   const std::string& get(std::string_view key) const;
   // Throw std::logic_error when the key has another type, ConfigError when it is unset.
   std::int64_t get_int(std::string_view key) const;
+  double get_number(std::string_view key) const;
   bool get_bool(std::string_view key) const;
   bool is_set(std::string_view key) const;
   const ValueSource& source(std::string_view key) const;

@@ -1,0 +1,63 @@
+#include "mcp/request_threads.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace voicedesk::mcp {
+
+bool RequestThreads::try_start(std::function<void()> work) {
+  std::lock_guard lock(mutex_);
+  reap_finished();
+  if (closed_ || running_ >= limit_) return false;
+  launch(std::move(work));
+  return true;
+}
+
+void RequestThreads::start(std::function<void()> work) {
+  std::unique_lock lock(mutex_);
+  slot_free_.wait(lock, [&] { return closed_ || running_ < limit_; });
+  reap_finished();
+  if (closed_) return;
+  launch(std::move(work));
+}
+
+void RequestThreads::launch(std::function<void()> work) {
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  ++running_;
+  threads_.push_back({std::thread([this, done, work = std::move(work)] {
+                        try {
+                          work();
+                        } catch (const std::exception& e) {
+                          spdlog::error("mcp: request thread failed: {}", e.what());
+                        }
+                        std::lock_guard lock(mutex_);
+                        --running_;
+                        *done = true;
+                        slot_free_.notify_all();
+                      }),
+                      done});
+}
+
+void RequestThreads::reap_finished() {
+  for (auto it = threads_.begin(); it != threads_.end();) {
+    if (*it->done) {
+      // Its last act was to set done under the mutex we hold; join is immediate.
+      it->thread.join();
+      it = threads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void RequestThreads::join_all() {
+  std::list<Entry> threads;
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    threads.swap(threads_);
+  }
+  slot_free_.notify_all();
+  for (Entry& entry : threads) entry.thread.join();
+}
+
+}  // namespace voicedesk::mcp
