@@ -98,6 +98,16 @@ std::vector<ConfigKey> build_schema() {
       {.name = "VOICEDESK_STT_LANGUAGE",
        .description = "Language code for speech-to-text (e.g. en); empty: the model's default, "
                       "detected by multilingual models"},
+      {.name = "VOICEDESK_STT",
+       .type = ValueType::Enum,
+       .default_value = "local",
+       .description = "Where `voicedesk up` transcribes utterances: local (in-process) or mcp (the "
+                      "transcribe tool of the MCP server at VOICEDESK_MCP_URL)",
+       .choices = {"local", "mcp"}},
+      {.name = "VOICEDESK_MCP_URL",
+       .type = ValueType::Url,
+       .default_value = "http://127.0.0.1:8005/mcp",
+       .description = "MCP endpoint used when VOICEDESK_STT=mcp"},
       {.name = "VOICEDESK_MCP_LISTEN",
        .type = ValueType::HostPort,
        .default_value = "127.0.0.1:8005",
