@@ -10,6 +10,7 @@
 #include "app/config_schema.hpp"
 #include "app/settings.hpp"
 #include "audio/wav.hpp"
+#include "auth/secret.hpp"
 #include "stt/whisper_model.hpp"
 #include "util/config_error.hpp"
 #include "util/logging.hpp"
@@ -53,6 +54,8 @@ int run_cli(int argc, char** argv) {
   app.add_option("--set", settings, "Set a configuration key: --set KEY=VALUE (repeatable)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
   app.add_option("--log-format", log_format_name, "text or json");
+  std::string auth_mode;
+  app.add_option("--auth", auth_mode, "Service authentication: hmac (default), legacy or off");
 
   auto* config_cmd = app.add_subcommand(
       "config",
@@ -111,6 +114,16 @@ int run_cli(int argc, char** argv) {
   std::string listen;
   up_cmd->add_option("--listen", listen, "HOST:PORT to listen on");
 
+  auto* token_cmd = app.add_subcommand(
+      "token", "Print a fresh service token (creates the service secret file if missing)");
+  TokenRequest token;
+  auto* audience_opt =
+      token_cmd->add_option("--audience", token.audience, "Service the token is for (default mcp)");
+  token_cmd
+      ->add_flag("--legacy", token.legacy,
+                 "AI-RTC-Agent's clock-derived key instead, for interop tests")
+      ->excludes(audience_opt);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -131,6 +144,7 @@ int run_cli(int argc, char** argv) {
   };
   flag("VOICEDESK_LOG_LEVEL", log_level);
   flag("VOICEDESK_LOG_FORMAT", log_format_name);
+  flag("VOICEDESK_AUTH", auth_mode);
   flag("VOICEDESK_ENDPOINT_MODE", mode);
   flag("VOICEDESK_LISTEN", listen);
   flag("VOICEDESK_WHISPER_MODEL", model);
@@ -167,6 +181,7 @@ int run_cli(int argc, char** argv) {
     }
     if (*bench_stt_cmd) return run_bench_stt(*config, bench_json, std::cout);
     if (*up_cmd) return run_up(*config);
+    if (*token_cmd) return run_token(*config, token, std::cout);
   } catch (const BadInput& e) {
     return fail(kExitBadInput, e.what());
   } catch (const stt::ModelError& e) {
@@ -174,6 +189,8 @@ int run_cli(int argc, char** argv) {
   } catch (const audio::WavError& e) {
     return fail(kExitBadInput, e.what());
   } catch (const util::ConfigError& e) {
+    return fail(kExitBadInput, e.what());
+  } catch (const auth::SecretError& e) {
     return fail(kExitBadInput, e.what());
   } catch (const std::exception& e) {
     return fail(kExitFailure, e.what());

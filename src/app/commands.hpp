@@ -44,6 +44,14 @@ int run_transcribe(const util::Config& config, const TranscribeRequest& request,
 // `voicedesk bench stt`: the engine against OpenBLAS SGEMM in the same run.
 int run_bench_stt(const util::Config& config, bool json, std::ostream& out);
 
+struct TokenRequest {
+  std::string audience = "mcp";
+  bool legacy = false;  // AI-RTC-Agent's key format instead of a vd1 token
+};
+
+// `voicedesk token`: prints one token and a newline (creating the secret file if missing).
+int run_token(const util::Config& config, const TokenRequest& request, std::ostream& out);
+
 // `voicedesk up`: serves until SIGINT/SIGTERM.
 int run_up(const util::Config& config);
 

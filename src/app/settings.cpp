@@ -79,6 +79,36 @@ std::vector<std::string> allowed_origins(const util::Config& config) {
   return origins;
 }
 
+auth::Mode auth_mode(const util::Config& config) {
+  // The config layer only lets the enum's choices through.
+  return auth::parse_mode(config.get("VOICEDESK_AUTH")).value();
+}
+
+auth::ServiceSecret service_secret(const util::Config& config) {
+  if (const std::string& hex = config.get("VOICEDESK_AUTH_SECRET"); !hex.empty()) {
+    try {
+      return auth::ServiceSecret::from_hex(hex);
+    } catch (const auth::SecretError& e) {
+      throw auth::SecretError(std::string("VOICEDESK_AUTH_SECRET: ") + e.what());
+    }
+  }
+  const std::string& file = config.get("VOICEDESK_AUTH_SECRET_FILE");
+  return auth::load_or_create_secret(file.empty() ? auth::default_secret_path()
+                                                  : std::filesystem::path(file));
+}
+
+std::chrono::seconds legacy_window(const util::Config& config) {
+  return std::chrono::seconds(config.get_int("VOICEDESK_AUTH_LEGACY_WINDOW_SECONDS"));
+}
+
+auth::AuthenticatorOptions authenticator_options(const util::Config& config) {
+  auth::AuthenticatorOptions options;
+  options.mode = auth_mode(config);
+  if (options.mode != auth::Mode::off) options.secret = service_secret(config);
+  options.legacy_window = legacy_window(config);
+  return options;
+}
+
 std::shared_ptr<const stt::Transcriber> make_transcriber(const util::Config& config) {
   const std::string& model = config.get("VOICEDESK_WHISPER_MODEL");
   if (model.empty()) {
