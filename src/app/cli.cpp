@@ -10,6 +10,7 @@
 #include "app/config_schema.hpp"
 #include "app/settings.hpp"
 #include "audio/wav.hpp"
+#include "auth/secret.hpp"
 #include "stt/whisper_model.hpp"
 #include "util/config_error.hpp"
 #include "util/logging.hpp"
@@ -53,6 +54,8 @@ int run_cli(int argc, char** argv) {
   app.add_option("--set", settings, "Set a configuration key: --set KEY=VALUE (repeatable)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
   app.add_option("--log-format", log_format_name, "text or json");
+  std::string auth_mode;
+  app.add_option("--auth", auth_mode, "Service authentication: hmac (default), legacy or off");
 
   auto* config_cmd = app.add_subcommand(
       "config",
@@ -110,6 +113,11 @@ int run_cli(int argc, char** argv) {
   auto* up_cmd = app.add_subcommand("up", "Serve voicedesk on VOICEDESK_LISTEN (127.0.0.1:8080)");
   std::string listen;
   up_cmd->add_option("--listen", listen, "HOST:PORT to listen on");
+  std::string stt_mode;
+  std::string mcp_url;
+  up_cmd->add_option("--stt", stt_mode,
+                     "local (in-process, default) or mcp (the transcribe tool at --mcp-url)");
+  up_cmd->add_option("--mcp-url", mcp_url, "MCP endpoint for --stt mcp");
 
   auto* mcp_cmd = app.add_subcommand(
       "mcp", "Serve the MCP tools over Streamable HTTP on VOICEDESK_MCP_LISTEN (127.0.0.1:8005)");
@@ -120,6 +128,15 @@ int run_cli(int argc, char** argv) {
   mcp_cmd->add_flag("--conformance-fixtures", mcp.conformance_fixtures,
                     "Also serve the fixtures the MCP conformance suite calls");
   mcp_cmd->add_flag("--bench-tools", mcp.bench_tools, "Also serve the trivial `echo` tool");
+  auto* token_cmd = app.add_subcommand(
+      "token", "Print a fresh service token (creates the service secret file if missing)");
+  TokenRequest token;
+  auto* audience_opt =
+      token_cmd->add_option("--audience", token.audience, "Service the token is for (default mcp)");
+  token_cmd
+      ->add_flag("--legacy", token.legacy,
+                 "AI-RTC-Agent's clock-derived key instead, for interop tests")
+      ->excludes(audience_opt);
 
   try {
     app.parse(argc, argv);
@@ -141,9 +158,12 @@ int run_cli(int argc, char** argv) {
   };
   flag("VOICEDESK_LOG_LEVEL", log_level);
   flag("VOICEDESK_LOG_FORMAT", log_format_name);
+  flag("VOICEDESK_AUTH", auth_mode);
   flag("VOICEDESK_ENDPOINT_MODE", mode);
   flag("VOICEDESK_LISTEN", listen);
   flag("VOICEDESK_MCP_LISTEN", mcp_listen);
+  flag("VOICEDESK_STT", stt_mode);
+  flag("VOICEDESK_MCP_URL", mcp_url);
   flag("VOICEDESK_WHISPER_MODEL", model);
   flag("VOICEDESK_STT_THREADS", threads);
   flag("VOICEDESK_STT_LANGUAGE", language);
@@ -182,6 +202,7 @@ int run_cli(int argc, char** argv) {
       // stdout carries the protocol; logs already go to stderr.
       return run_mcp(*config, mcp);
     }
+    if (*token_cmd) return run_token(*config, token, std::cout);
   } catch (const BadInput& e) {
     return fail(kExitBadInput, e.what());
   } catch (const stt::ModelError& e) {
@@ -189,6 +210,8 @@ int run_cli(int argc, char** argv) {
   } catch (const audio::WavError& e) {
     return fail(kExitBadInput, e.what());
   } catch (const util::ConfigError& e) {
+    return fail(kExitBadInput, e.what());
+  } catch (const auth::SecretError& e) {
     return fail(kExitBadInput, e.what());
   } catch (const std::exception& e) {
     return fail(kExitFailure, e.what());

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "app/commands.hpp"
+#include "auth/authenticator.hpp"
 #include "app/settings.hpp"
 #include "app/shutdown_on_signal.hpp"
 #include "mcp/conformance_fixtures.hpp"
@@ -27,11 +28,6 @@ constexpr std::size_t kMaxConcurrentCalls = 64;
 // Every open event stream holds an HTTP thread, and a tool waiting for the
 // client's answer needs another one free to receive it.
 constexpr std::size_t kHttpThreads = kMaxConcurrentCalls + 32;
-
-bool is_loopback(const std::string& host) {
-  return host == "127.0.0.1" || host == "localhost" || host == "[::1]" || host == "::1" ||
-         host.starts_with("127.");
-}
 
 mcp::ServerInfo server_info() {
   mcp::ServerInfo info;
@@ -59,12 +55,31 @@ std::unique_ptr<stt::TranscriptionService> start_transcription(const util::Confi
   return service;
 }
 
+// Every request to the endpoint carries a fresh service token (X-API-Key or
+// Bearer) minted for the audience "mcp"; /healthz and /readyz need none.
+std::function<std::optional<nlohmann::json>(const httplib::Request&)> token_check(
+    auth::Authenticator& authenticator) {
+  return [&authenticator](const httplib::Request& req) -> std::optional<nlohmann::json> {
+    const auto header = [&req](const char* name) -> std::optional<std::string> {
+      if (!req.has_header(name)) return std::nullopt;
+      return req.get_header_value(name);
+    };
+    const std::optional<std::string> api_key = header("X-API-Key");
+    const std::optional<std::string> authorization = header("Authorization");
+    const auth::AuthResult result = authenticator.check(
+        "mcp", api_key ? std::optional<std::string_view>(*api_key) : std::nullopt,
+        authorization ? std::optional<std::string_view>(*authorization) : std::nullopt);
+    if (result.ok) return std::nullopt;
+    return result.error_body();
+  };
+}
+
 mcp::HttpOptions http_options(const util::Config& config, const std::string& listen_text) {
   const ListenAddress listen = parse_listen_address(listen_text);
   mcp::HttpOptions options;
   options.allowed_origins = allowed_origins(config, listen_text);
   options.allowed_hosts = split_list(config.get("VOICEDESK_MCP_ALLOWED_HOSTS"));
-  if (options.allowed_hosts.empty() && is_loopback(listen.host)) {
+  if (options.allowed_hosts.empty() && auth::is_loopback_host(listen.host)) {
     options.allowed_hosts = {"localhost", "127.0.0.1", "[::1]"};
   }
   options.max_concurrent_calls = kMaxConcurrentCalls;
@@ -75,7 +90,14 @@ int serve_http(const util::Config& config, mcp::Server& server,
                std::unique_ptr<stt::TranscriptionService>& transcription) {
   const std::string listen_text = config.get("VOICEDESK_MCP_LISTEN");
   const ListenAddress listen = parse_listen_address(listen_text);
-  mcp::HttpTransport transport(server, http_options(config, listen_text));
+  if (auth_mode(config) == auth::Mode::off && !auth::is_loopback_host(listen.host)) {
+    throw BadInput("--auth off is refused when listening on " + listen_text +
+                   ": without authentication only a loopback address is safe");
+  }
+  auth::Authenticator authenticator(authenticator_options(config));
+  mcp::HttpOptions options = http_options(config, listen_text);
+  if (authenticator.mode() != auth::Mode::off) options.authenticate = token_check(authenticator);
+  mcp::HttpTransport transport(server, std::move(options));
   httplib::Server http;
   http.new_task_queue = [] { return new httplib::ThreadPool(kHttpThreads); };
   http.set_keep_alive_max_count(100000);

@@ -53,6 +53,13 @@ struct McpRequest {
 // `voicedesk mcp`: the MCP server (tools over Streamable HTTP, legacy SSE or
 // stdio) until SIGINT/SIGTERM or end of input.
 int run_mcp(const util::Config& config, const McpRequest& request);
+struct TokenRequest {
+  std::string audience = "mcp";
+  bool legacy = false;  // AI-RTC-Agent's key format instead of a vd1 token
+};
+
+// `voicedesk token`: prints one token and a newline (creating the secret file if missing).
+int run_token(const util::Config& config, const TokenRequest& request, std::ostream& out);
 
 // `voicedesk up`: serves until SIGINT/SIGTERM.
 int run_up(const util::Config& config);

@@ -143,6 +143,28 @@ std::vector<ConfigKey> build_schema() {
        .description = "Longest wait of a rate-limited tool call in soft mode",
        .min = 0,
        .max = 600000},
+      {.name = "VOICEDESK_AUTH",
+       .type = ValueType::Enum,
+       .default_value = "hmac",
+       .description = "Authentication between voicedesk services: hmac (signed per-request "
+                      "tokens), legacy (also AI-RTC-Agent's forgeable clock-derived keys, for "
+                      "interop) or off (refused unless listening on loopback)",
+       .choices = {"hmac", "legacy", "off"}},
+      {.name = "VOICEDESK_AUTH_SECRET_FILE",
+       .type = ValueType::Path,
+       .description = "Service secret file the local services share, created (mode 0600) on "
+                      "first use; empty: $XDG_CONFIG_HOME/voicedesk/service.key, else "
+                      "~/.config/voicedesk/service.key"},
+      {.name = "VOICEDESK_AUTH_SECRET",
+       .description = "Service secret as 64 hex digits; when set, used instead of the secret file",
+       .secret = true},
+      {.name = "VOICEDESK_AUTH_LEGACY_WINDOW_SECONDS",
+       .type = ValueType::Int,
+       .default_value = "60",
+       .description = "Legacy mode: AI-RTC-Agent's key window in seconds (its code's default is "
+                      "60; its README says 5)",
+       .min = 1,
+       .max = 3600},
       // The keys below keep the names AI-RTC-Agent used, so its existing .env files work as is.
       {.name = "MAIL_HOST", .description = "SMTP server host name"},
       {.name = "MAIL_PORT",

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "auth/token.hpp"
+#include "mcp/mcp_transcriber.hpp"
 #include "stt/pocketsphinx_transcriber.hpp"
 #include "stt/whisper_transcriber.hpp"
 
@@ -94,7 +96,49 @@ std::shared_ptr<util::TokenBucket> rate_limiter(const util::Config& config, cons
   return std::make_shared<util::TokenBucket>(name, options);
 }
 
+auth::Mode auth_mode(const util::Config& config) {
+  // The config layer only lets the enum's choices through.
+  return auth::parse_mode(config.get("VOICEDESK_AUTH")).value();
+}
+
+auth::ServiceSecret service_secret(const util::Config& config) {
+  if (const std::string& hex = config.get("VOICEDESK_AUTH_SECRET"); !hex.empty()) {
+    try {
+      return auth::ServiceSecret::from_hex(hex);
+    } catch (const auth::SecretError& e) {
+      throw auth::SecretError(std::string("VOICEDESK_AUTH_SECRET: ") + e.what());
+    }
+  }
+  const std::string& file = config.get("VOICEDESK_AUTH_SECRET_FILE");
+  return auth::load_or_create_secret(file.empty() ? auth::default_secret_path()
+                                                  : std::filesystem::path(file));
+}
+
+std::chrono::seconds legacy_window(const util::Config& config) {
+  return std::chrono::seconds(config.get_int("VOICEDESK_AUTH_LEGACY_WINDOW_SECONDS"));
+}
+
+auth::AuthenticatorOptions authenticator_options(const util::Config& config) {
+  auth::AuthenticatorOptions options;
+  options.mode = auth_mode(config);
+  if (options.mode != auth::Mode::off) options.secret = service_secret(config);
+  options.legacy_window = legacy_window(config);
+  return options;
+}
+
 std::shared_ptr<const stt::Transcriber> make_transcriber(const util::Config& config) {
+  if (config.get("VOICEDESK_STT") == "mcp") {
+    // A fresh token per request, as the remote server's replay cache demands.
+    mcp::ClientOptions options;
+    options.url = config.get("VOICEDESK_MCP_URL");
+    if (auth_mode(config) != auth::Mode::off) {
+      options.token = [secret = service_secret(config)] {
+        return auth::mint_token(secret, "mcp", std::chrono::system_clock::now());
+      };
+    }
+    spdlog::info("speech-to-text through the MCP transcribe tool at {}", options.url);
+    return std::make_shared<mcp::McpTranscriber>(std::move(options));
+  }
   const std::string& model = config.get("VOICEDESK_WHISPER_MODEL");
   if (model.empty()) {
     spdlog::info(

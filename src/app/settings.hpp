@@ -1,10 +1,12 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "audio/front_end.hpp"
+#include "auth/authenticator.hpp"
 #include "stt/transcriber.hpp"
 #include "util/config.hpp"
 #include "util/logging.hpp"
@@ -34,6 +36,15 @@ std::vector<std::string> allowed_origins(const util::Config& config, const std::
 // and maximum wait from VOICEDESK_RATE_LIMIT_*.
 std::shared_ptr<util::TokenBucket> rate_limiter(const util::Config& config, const std::string& name,
                                                 const char* rate_key, const char* burst_key);
+
+// Service authentication. The secret is VOICEDESK_AUTH_SECRET when set, else the secret file
+// (VOICEDESK_AUTH_SECRET_FILE or the default path), created on first use; throws
+// auth::SecretError when it cannot be used.
+auth::Mode auth_mode(const util::Config& config);
+auth::ServiceSecret service_secret(const util::Config& config);
+std::chrono::seconds legacy_window(const util::Config& config);
+// Mode, legacy window and (unless the mode is off) the secret.
+auth::AuthenticatorOptions authenticator_options(const util::Config& config);
 
 // The configured speech-to-text: Whisper when VOICEDESK_WHISPER_MODEL is set,
 // else the pocketsphinx fallback. Loads the model (once; share the result).

@@ -23,6 +23,7 @@
 
 #include "audio/test_signals.hpp"
 #include "audio/wav.hpp"
+#include "auth/token.hpp"
 
 namespace voicedesk {
 namespace {
@@ -222,6 +223,46 @@ TEST_F(Cli, UsageErrorsExitWithTwo) {
   EXPECT_EQ(run("segment --mode turbo x.wav").exit_code, 2);
   EXPECT_EQ(run("--set NOEQUALS config").exit_code, 2);
   EXPECT_EQ(run("--help").exit_code, 0);
+}
+
+TEST_F(Cli, TokenCreatesTheSecretFileAndPrintsAFreshToken) {
+  const std::string env = "XDG_CONFIG_HOME='" + (dir_ / "config").string() + "'";
+  const Result first = run("token", env);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_THAT(first.out, ::testing::MatchesRegex("vd1\\.[0-9]+\\.[0-9a-f]{16}\\.[0-9a-f]{64}\n"));
+  const fs::path key = dir_ / "config" / "voicedesk" / "service.key";
+  EXPECT_EQ(fs::status(key).permissions(), fs::perms::owner_read | fs::perms::owner_write);
+  const Result second = run("token --audience tts", env);
+  EXPECT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.out, first.out);
+  EXPECT_THAT(run("token --legacy", env).out, ::testing::MatchesRegex("[A-Z]_[0-9]+_[A-Z]\n"));
+
+  const Result bad_audience = run("token --audience 'No Spaces'", env);
+  EXPECT_EQ(bad_audience.exit_code, 2);
+  EXPECT_THAT(bad_audience.err, HasSubstr("--audience"));
+
+  fs::permissions(key, fs::perms::group_read | fs::perms::others_read, fs::perm_options::add);
+  const Result unsafe = run("token", env);
+  EXPECT_EQ(unsafe.exit_code, 2);
+  EXPECT_THAT(unsafe.err, HasSubstr("chmod 600"));
+  EXPECT_EQ(unsafe.out, "");
+}
+
+TEST_F(Cli, TokenUsesTheSecretFromTheEnvironmentOrTheConfiguredFile) {
+  const std::string hex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+  const Result from_env = run("token", "VOICEDESK_AUTH_SECRET=" + hex);
+  ASSERT_EQ(from_env.exit_code, 0) << from_env.err;
+  const std::string token = from_env.out.substr(0, from_env.out.size() - 1);
+  EXPECT_EQ(auth::check_token(auth::ServiceSecret::from_hex(hex), token, "mcp",
+                              std::chrono::system_clock::now())
+                .status,
+            auth::TokenStatus::valid);
+  const Result config = run("config", "VOICEDESK_AUTH_SECRET=" + hex);
+  EXPECT_THAT(config.out, Not(HasSubstr(hex)));
+
+  EXPECT_EQ(run("--set VOICEDESK_AUTH_SECRET_FILE=my.key token").exit_code, 0);
+  EXPECT_TRUE(fs::is_regular_file(dir_ / "my.key"));
+  EXPECT_EQ(run("token", "VOICEDESK_AUTH_SECRET=abc").exit_code, 2);
 }
 
 TEST_F(Cli, ConfigPrecedenceFileEnvironmentFlags) {
