@@ -167,7 +167,8 @@ describe('stdio', { skip }, () => {
   after(() => fs.rmSync(workDir, { recursive: true, force: true }));
 
   test('SDK client over stdio lists tools and transcribes jfk.wav', { timeout: 240_000 }, async () => {
-    const { args } = serverCommand(workDir, ['--stdio']);
+    // `path` arguments are read only under the configured directories.
+    const { args } = serverCommand(workDir, ['--stdio', '--set', `VOICEDESK_MCP_ALLOWED_DIRS=${path.dirname(jfk)}`]);
     const transport = new StdioTransportKilledOnExit({ command: binary, args, env: { ...process.env }, stderr: 'inherit' });
     await withClient(transport, async (client) => {
       await expectTranscribeTool(client);
