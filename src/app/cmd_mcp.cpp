@@ -7,9 +7,9 @@
 #include <thread>
 
 #include "app/commands.hpp"
-#include "auth/authenticator.hpp"
 #include "app/settings.hpp"
 #include "app/shutdown_on_signal.hpp"
+#include "auth/authenticator.hpp"
 #include "mcp/conformance_fixtures.hpp"
 #include "mcp/http_transport.hpp"
 #include "mcp/server.hpp"

@@ -89,7 +89,9 @@ json HttpClient::call_tool(const std::string& name, const json& arguments) {
   return request("tools/call", {{"name", name}, {"arguments", arguments}});
 }
 
-json HttpClient::list_tools() { return request("tools/list", json::object()); }
+json HttpClient::list_tools() {
+  return request("tools/list", json::object());
+}
 
 json HttpClient::request(const std::string& method, const json& params) {
   std::lock_guard lock(mutex_);
@@ -116,8 +118,8 @@ void HttpClient::initialize() {
 json HttpClient::request_once(const std::string& method, const json& params) {
   const bool is_notification = method.starts_with("notifications/");
   const json id = next_id_++;
-  const json message = is_notification ? make_notification(method, params)
-                                       : make_request(id, method, params);
+  const json message =
+      is_notification ? make_notification(method, params) : make_request(id, method, params);
 
   auto send = [&](const char* verb, const std::string& body,
                   const httplib::Headers& extra) -> httplib::Response {
@@ -135,8 +137,7 @@ json HttpClient::request_once(const std::string& method, const json& params) {
     }
     std::string received;
     bool too_large = false;
-    req.content_receiver = [&](const char* data, std::size_t length, std::uint64_t,
-                               std::uint64_t) {
+    req.content_receiver = [&](const char* data, std::size_t length, std::uint64_t, std::uint64_t) {
       if (received.size() + length > options_.max_response_bytes) {
         too_large = true;
         return false;
@@ -149,8 +150,8 @@ json HttpClient::request_once(const std::string& method, const json& params) {
     const bool sent = connection_->http.send(req, res, error);
     if (too_large) throw ClientError(method + ": response larger than the limit");
     if (!sent) {
-      throw ClientError(method + ": cannot reach " + options_.url + " (" + httplib::to_string(error) +
-                        ")");
+      throw ClientError(method + ": cannot reach " + options_.url + " (" +
+                        httplib::to_string(error) + ")");
     }
     res.body = std::move(received);
     return res;
@@ -163,8 +164,8 @@ json HttpClient::request_once(const std::string& method, const json& params) {
     std::string detail = res.body.substr(0, 200);
     if (body.is_object() && body.contains("error")) {
       const json& error = body["error"];
-      detail = error.is_object() ? error.value("message", detail)
-                                 : body.value("message", error.dump());
+      detail =
+          error.is_object() ? error.value("message", detail) : body.value("message", error.dump());
     }
     throw ClientError(method + ": HTTP " + std::to_string(res.status) + ": " + detail);
   }

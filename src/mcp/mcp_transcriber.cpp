@@ -54,6 +54,8 @@ stt::Transcript McpTranscriber::transcribe(std::span<const float> audio_16k,
   return transcript;
 }
 
-std::string McpTranscriber::model_name() const { return "mcp " + client_->url(); }
+std::string McpTranscriber::model_name() const {
+  return "mcp " + client_->url();
+}
 
 }  // namespace voicedesk::mcp
