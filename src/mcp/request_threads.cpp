@@ -13,26 +13,35 @@ bool RequestThreads::try_start(std::function<void()> work) {
 }
 
 void RequestThreads::start(std::function<void()> work) {
-  std::unique_lock lock(mutex_);
-  slot_free_.wait(lock, [&] { return closed_ || running_ < limit_; });
+  std::lock_guard lock(mutex_);
   reap_finished();
   if (closed_) return;
-  launch(std::move(work));
+  if (running_ >= limit_) {
+    queued_.push_back(std::move(work));
+  } else {
+    launch(std::move(work));
+  }
 }
 
 void RequestThreads::launch(std::function<void()> work) {
   auto done = std::make_shared<std::atomic<bool>>(false);
   ++running_;
-  threads_.push_back({std::thread([this, done, work = std::move(work)] {
-                        try {
-                          work();
-                        } catch (const std::exception& e) {
-                          spdlog::error("mcp: request thread failed: {}", e.what());
+  threads_.push_back({std::thread([this, done, work = std::move(work)]() mutable {
+                        for (;;) {
+                          try {
+                            work();
+                          } catch (const std::exception& e) {
+                            spdlog::error("mcp: request thread failed: {}", e.what());
+                          }
+                          std::lock_guard lock(mutex_);
+                          if (queued_.empty()) {
+                            --running_;
+                            *done = true;
+                            return;
+                          }
+                          work = std::move(queued_.front());
+                          queued_.pop_front();
                         }
-                        std::lock_guard lock(mutex_);
-                        --running_;
-                        *done = true;
-                        slot_free_.notify_all();
                       }),
                       done});
 }
@@ -56,7 +65,6 @@ void RequestThreads::join_all() {
     closed_ = true;
     threads.swap(threads_);
   }
-  slot_free_.notify_all();
   for (Entry& entry : threads) entry.thread.join();
 }
 

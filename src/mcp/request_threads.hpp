@@ -1,8 +1,8 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <functional>
 #include <list>
 #include <memory>
@@ -13,7 +13,9 @@ namespace voicedesk::mcp {
 
 // Runs requests that may take long (tool calls) on threads of their own, at
 // most `limit` at once, and joins them: finished ones whenever a new one
-// starts, the rest in join_all() or the destructor.
+// starts, the rest in join_all() or the destructor. Never blocks its caller,
+// so a transport's reader keeps reading the answers and cancellations that
+// running requests wait for.
 class RequestThreads {
  public:
   explicit RequestThreads(std::size_t limit) : limit_(limit) {}
@@ -23,9 +25,11 @@ class RequestThreads {
 
   // Starts work, or returns false at once when `limit` are running.
   bool try_start(std::function<void()> work);
-  // Starts work, first waiting while `limit` are running.
+  // Starts work, or queues it for the first thread to finish when `limit`
+  // are running.
   void start(std::function<void()> work);
-  // Refuses new work from now on and joins every thread.
+  // Refuses new work from now on, and joins every thread once the queued
+  // work is done.
   void join_all();
 
  private:
@@ -38,8 +42,8 @@ class RequestThreads {
 
   std::size_t limit_;
   std::mutex mutex_;
-  std::condition_variable slot_free_;
   std::list<Entry> threads_;
+  std::deque<std::function<void()>> queued_;
   std::size_t running_ = 0;
   bool closed_ = false;
 };

@@ -170,8 +170,10 @@ json Session::ask_client(const std::string& method, const json& params, Outbound
 }
 
 bool Session::deliver_response(const json& response) {
-  const json& id = response["id"];
-  const std::string key = id.is_string() ? id.get<std::string>() : id.dump();
+  // An error answering an unparsable message may come without an id.
+  const auto id = response.find("id");
+  if (id == response.end()) return false;
+  const std::string key = id->is_string() ? id->get<std::string>() : id->dump();
   std::shared_ptr<PendingAnswer> pending;
   {
     std::lock_guard lock(mutex_);
@@ -421,7 +423,7 @@ std::optional<json> Server::handle(Session& session, const json& message, Outbou
       return std::nullopt;
     case MessageKind::response:
       if (!session.deliver_response(message)) {
-        spdlog::debug("mcp: response to unknown request {}", message["id"].dump());
+        spdlog::debug("mcp: response to unknown request {}", message.value("id", json()).dump());
       }
       return std::nullopt;
     case MessageKind::request:
@@ -429,7 +431,10 @@ std::optional<json> Server::handle(Session& session, const json& message, Outbou
   }
   bool cancelled = false;
   json response = handle_request(session, message, out, cancelled);
-  if (cancelled) return std::nullopt;
+  // A request the client cancelled gets no response. One cut short by the
+  // session closing still gets one, for the transport to deliver if it can:
+  // a stdio client that closed our input reads our output until we exit.
+  if (cancelled && !session.closed()) return std::nullopt;
   return response;
 }
 

@@ -9,6 +9,7 @@ class Server;
 
 struct StdioOptions {
   std::size_t max_message_bytes = 64u << 20;  // longer lines are refused, not buffered
+  // Requests beyond this wait their turn, in order, while reading goes on.
   std::size_t max_concurrent_requests = 16;
 };
 

@@ -1,5 +1,7 @@
 #include "tools/json_schema.hpp"
 
+#include <cmath>
+#include <cstdint>
 #include <regex>
 
 namespace voicedesk::tools {
@@ -31,9 +33,10 @@ bool has_type(const json& value, const std::string& type) {
   if (type == "string") return value.is_string();
   if (type == "integer") {
     if (value.is_number_integer()) return true;
-    // 3.0 is an integer in JSON Schema.
-    return value.is_number_float() &&
-           value.get<double>() == static_cast<double>(static_cast<long long>(value.get<double>()));
+    if (!value.is_number_float()) return false;
+    // 3.0 (and 1e20, beyond every machine integer) is an integer in JSON Schema.
+    const double number = value.get<double>();
+    return std::isfinite(number) && std::trunc(number) == number;
   }
   if (type == "number") return value.is_number();
   if (type == "boolean") return value.is_boolean();
@@ -47,6 +50,16 @@ std::size_t utf8_length(const std::string& text) {
   std::size_t count = 0;
   for (const char c : text) count += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
   return count;
+}
+
+// The value of a count keyword (minLength, maxItems...): a non-negative
+// integer, signed when the schema was built in C++ and unsigned when parsed.
+std::optional<std::size_t> count_keyword(const json& schema, const char* key) {
+  const auto it = schema.find(key);
+  if (it == schema.end()) return std::nullopt;
+  if (it->is_number_unsigned()) return it->get<std::size_t>();
+  if (it->is_number_integer() && it->get<std::int64_t>() >= 0) return it->get<std::size_t>();
+  return std::nullopt;
 }
 
 std::string at(const std::string& path) {
@@ -129,13 +142,11 @@ class Validator {
   std::optional<std::string> check_string(const json& schema, const std::string& text,
                                           const std::string& path) {
     const std::size_t length = utf8_length(text);
-    if (auto it = schema.find("minLength");
-        it != schema.end() && it->is_number_unsigned() && length < it->get<std::size_t>()) {
-      return at(path) + ": must be at least " + it->dump() + " characters";
+    if (auto min = count_keyword(schema, "minLength"); min && length < *min) {
+      return at(path) + ": must be at least " + std::to_string(*min) + " characters";
     }
-    if (auto it = schema.find("maxLength");
-        it != schema.end() && it->is_number_unsigned() && length > it->get<std::size_t>()) {
-      return at(path) + ": must be at most " + it->dump() + " characters";
+    if (auto max = count_keyword(schema, "maxLength"); max && length > *max) {
+      return at(path) + ": must be at most " + std::to_string(*max) + " characters";
     }
     if (auto it = schema.find("pattern"); it != schema.end() && it->is_string()) {
       try {
@@ -151,13 +162,11 @@ class Validator {
 
   std::optional<std::string> check_array(const json& schema, const json& array,
                                          const std::string& path) {
-    if (auto it = schema.find("minItems");
-        it != schema.end() && it->is_number_unsigned() && array.size() < it->get<std::size_t>()) {
-      return at(path) + ": must have at least " + it->dump() + " items";
+    if (auto min = count_keyword(schema, "minItems"); min && array.size() < *min) {
+      return at(path) + ": must have at least " + std::to_string(*min) + " items";
     }
-    if (auto it = schema.find("maxItems");
-        it != schema.end() && it->is_number_unsigned() && array.size() > it->get<std::size_t>()) {
-      return at(path) + ": must have at most " + it->dump() + " items";
+    if (auto max = count_keyword(schema, "maxItems"); max && array.size() > *max) {
+      return at(path) + ": must have at most " + std::to_string(*max) + " items";
     }
     if (auto it = schema.find("items"); it != schema.end()) {
       for (std::size_t i = 0; i < array.size(); ++i) {
