@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "app/commands.hpp"
+#include "app/http_server.hpp"
 #include "app/settings.hpp"
 #include "app/shutdown_on_signal.hpp"
 #include "auth/authenticator.hpp"
@@ -99,11 +100,7 @@ int serve_http(const util::Config& config, mcp::Server& server,
   if (authenticator.mode() != auth::Mode::off) options.authenticate = token_check(authenticator);
   mcp::HttpTransport transport(server, std::move(options));
   httplib::Server http;
-  http.new_task_queue = [] { return new httplib::ThreadPool(kHttpThreads); };
-  http.set_keep_alive_max_count(100000);
-  // Headers and body go out in separate writes; without this, Nagle and
-  // delayed ACKs add 40 ms to every small response on a kept-alive connection.
-  http.set_tcp_nodelay(true);
+  configure_http_server(http, kHttpThreads);
   http.set_payload_max_length(kMaxRequestBody);
   std::atomic<bool> ready{false};
   http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
@@ -120,7 +117,7 @@ int serve_http(const util::Config& config, mcp::Server& server,
     transport.stop();
     http.stop();
   });
-  if (!http.bind_to_port(listen.host, listen.port)) {
+  if (!bind_http_server(http, listen)) {
     spdlog::error("cannot listen on {}: address in use or not available", listen_text);
     return kExitFailure;
   }

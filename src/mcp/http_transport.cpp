@@ -339,6 +339,11 @@ struct HttpTransport::Impl {
       res.status = 202;
       return;
     }
+    if (!session.initialized()) {
+      // A failed initialize must not leave a session behind.
+      close(session.id());
+      res.headers.erase(kSessionHeader);
+    }
     res.set_content(response->dump(), kJson);
   }
 

@@ -7,8 +7,9 @@ namespace voicedesk::mcp {
 using nlohmann::json;
 
 const std::vector<std::string>& supported_protocol_versions() {
+  // 2024-11-05 is what clients of the legacy HTTP+SSE transport speak.
   static const std::vector<std::string> versions = {std::string(kLatestProtocolVersion),
-                                                    "2025-06-18", "2025-03-26"};
+                                                    "2025-06-18", "2025-03-26", "2024-11-05"};
   return versions;
 }
 

@@ -231,6 +231,16 @@ TEST_F(HttpTransportTest, InitializeReturnsASessionId) {
   EXPECT_EQ(body_of(list)["result"]["tools"], json::array());
 }
 
+TEST_F(HttpTransportTest, FailedInitializeLeavesNoSession) {
+  start();
+  const auto res = post(make_request(1, "initialize", json::object()), headers());
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(json::parse(res->body)["error"]["code"], error_code::invalid_params);
+  EXPECT_FALSE(res->has_header("Mcp-Session-Id"));
+  EXPECT_EQ(transport->open_sessions(), 0u);
+}
+
 TEST_F(HttpTransportTest, NotificationIsAcceptedWithAnEmptyBody) {
   start();
   const std::string id = open_session();

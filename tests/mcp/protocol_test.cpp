@@ -20,19 +20,21 @@ RpcError rejection(const json& message) {
   return RpcError(0, "");
 }
 
-TEST(ProtocolVersions, NewestFirstAndOnlyTheOldestAllowsBatches) {
+TEST(ProtocolVersions, NewestFirstAndOnlyTheBatchingVersionAllowsBatches) {
   const auto& versions = supported_protocol_versions();
   ASSERT_FALSE(versions.empty());
   EXPECT_EQ(versions.front(), kLatestProtocolVersion);
   EXPECT_EQ(kLatestProtocolVersion, "2025-11-25");
-  for (const char* version : {"2025-11-25", "2025-06-18", "2025-03-26"}) {
+  // 2024-11-05 for clients of the legacy HTTP+SSE transport.
+  for (const char* version : {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}) {
     EXPECT_TRUE(is_supported_protocol_version(version)) << version;
   }
-  EXPECT_FALSE(is_supported_protocol_version("2024-11-05"));
+  EXPECT_FALSE(is_supported_protocol_version("2024-10-07"));
   EXPECT_FALSE(is_supported_protocol_version(""));
   EXPECT_TRUE(protocol_allows_batches("2025-03-26"));
   EXPECT_FALSE(protocol_allows_batches("2025-06-18"));
   EXPECT_FALSE(protocol_allows_batches("2025-11-25"));
+  EXPECT_FALSE(protocol_allows_batches("2024-11-05"));
 }
 
 TEST(ProtocolMessages, BuildersProduceJsonRpc) {

@@ -153,7 +153,7 @@ TEST_F(ServerTest, InitializeEchoesEverySupportedVersion) {
 }
 
 TEST_F(ServerTest, InitializeAnswersAnUnknownVersionWithTheLatest) {
-  EXPECT_EQ(initialize("2024-11-05")["result"]["protocolVersion"], "2025-11-25");
+  EXPECT_EQ(initialize("2024-10-07")["result"]["protocolVersion"], "2025-11-25");
   EXPECT_EQ(session->protocol_version(), "2025-11-25");
   const auto other = server.open_session();
   EXPECT_EQ(initialize(*other, "9999-01-01")["result"]["protocolVersion"], "2025-11-25");
