@@ -1,4 +1,6 @@
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <httplib.h>
 #include <malloc.h>
 #include <signal.h>
@@ -86,17 +88,23 @@ int run_up(const util::Config& config) {
   // RSS crept by ~0.4 MB per session. One arena per core keeps it flat.
   mallopt(M_ARENA_MAX, static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
   const ListenAddress listen = parse_listen_address(config.get("VOICEDESK_LISTEN"));
+  // Before the model loads, so a configuration mistake is reported at once.
+  const rtc::GatewayOptions options = gateway_options(config);
+  const std::vector<std::string> origins = allowed_origins(config);
+  if (const auto warning = remote_browser_warning(options, origins)) spdlog::warn("{}", *warning);
+  spdlog::info(
+      "WebRTC media on {}, ports {}, {} STUN/TURN server(s)",
+      options.ice_addresses.empty() ? "every interface"
+                                    : fmt::format("{}", fmt::join(options.ice_addresses, ", ")),
+      options.min_ice_port != 0 ? fmt::format("{}-{}", options.min_ice_port, options.max_ice_port)
+                                : std::string("any"),
+      options.ice_servers.size());
   // Speech-to-text is loaded once, before the port opens, and shared by every
   // session through the bounded queue.
   stt::TranscriptionService transcription(make_transcriber(config), stt::ServiceOptions{});
-  rtc::GatewayOptions gateway_options;
-  gateway_options.front_end = front_end_options(config);
-  // ICE offers only the loopback address unless the server listens elsewhere.
-  if (listen.host != "127.0.0.1" && listen.host != "localhost")
-    gateway_options.ice_addresses.clear();
-  rtc::Gateway gateway(transcription, gateway_options);
+  rtc::Gateway gateway(transcription, options);
   httplib::Server server;  // declared after the gateway, so stopped and destroyed before it
-  rtc::install_routes(server, gateway, allowed_origins(config));
+  rtc::install_routes(server, gateway, origins);
   server.set_payload_max_length(kMaxRequestBody);
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"status":"ok"})", "application/json");

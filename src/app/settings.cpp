@@ -1,9 +1,13 @@
 #include "app/settings.hpp"
 
+#include <arpa/inet.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <stdexcept>
+#include <string_view>
 
 #include "stt/pocketsphinx_transcriber.hpp"
 #include "stt/whisper_transcriber.hpp"
@@ -21,6 +25,92 @@ audio::NoiseSuppression noise_suppression(const std::string& level) {
 
 int get_ms(const util::Config& config, const char* key) {
   return static_cast<int>(config.get_int(key));
+}
+
+// Comma-separated items, blanks around each trimmed, empty ones dropped.
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    std::string item = text.substr(start, comma - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) items.push_back(std::move(item));
+    start = comma + 1;
+  }
+  return items;
+}
+
+bool is_ip_address(const std::string& text) {
+  unsigned char buffer[sizeof(in6_addr)];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+bool is_loopback_host(std::string_view host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
+}
+
+std::vector<std::string> ice_addresses(const util::Config& config) {
+  const std::string& configured = config.get("VOICEDESK_ICE_ADDRESSES");
+  if (configured.empty()) {
+    return default_ice_addresses(parse_listen_address(config.get("VOICEDESK_LISTEN")).host);
+  }
+  std::vector<std::string> addresses = split_list(configured);
+  if (addresses.size() == 1 && addresses.front() == "all") return {};
+  for (const std::string& address : addresses) {
+    if (!is_ip_address(address)) {
+      throw util::ConfigError(fmt::format(
+          "VOICEDESK_ICE_ADDRESSES: \"{}\" is not an IP address (expected a comma-separated "
+          "list of local addresses, or all)",
+          address));
+    }
+  }
+  return addresses;
+}
+
+void set_ice_port_range(const util::Config& config, rtc::GatewayOptions& options) {
+  const std::string& range = config.get("VOICEDESK_ICE_PORT_RANGE");
+  if (range.empty()) return;
+  const auto port = [&](std::string_view text) {
+    unsigned value = 0;
+    const char* end = text.data() + text.size();
+    const auto [parsed_end, error] = std::from_chars(text.data(), end, value);
+    if (text.empty() || error != std::errc() || parsed_end != end || value < 1 || value > 65535) {
+      throw util::ConfigError(fmt::format(
+          "VOICEDESK_ICE_PORT_RANGE: expected MIN-MAX with ports 1-65535, got \"{}\"", range));
+    }
+    return value;
+  };
+  const std::size_t dash = range.find('-');
+  if (dash == std::string::npos) port("");  // throws with the expected form
+  options.min_ice_port = port(std::string_view(range).substr(0, dash));
+  options.max_ice_port = port(std::string_view(range).substr(dash + 1));
+  if (options.min_ice_port > options.max_ice_port) {
+    throw util::ConfigError(
+        fmt::format("VOICEDESK_ICE_PORT_RANGE: {} is above {}; expected MIN-MAX",
+                    options.min_ice_port, options.max_ice_port));
+  }
+}
+
+std::vector<rtc::IceServer> ice_servers(const util::Config& config) {
+  std::vector<rtc::IceServer> servers;
+  try {
+    if (const std::string& stun = config.get("VOICEDESK_STUN_URL"); !stun.empty()) {
+      servers.push_back(rtc::parse_stun_url(stun));
+    }
+  } catch (const rtc::IceServerError& error) {
+    throw util::ConfigError(fmt::format("VOICEDESK_STUN_URL: {}", error.what()));
+  }
+  try {
+    for (rtc::IceServer& turn : rtc::parse_turn_urls(config.get("VOICEDESK_TURN_URLS"))) {
+      servers.push_back(std::move(turn));
+    }
+  } catch (const rtc::IceServerError& error) {
+    throw util::ConfigError(fmt::format("VOICEDESK_TURN_URLS: {}", error.what()));
+  }
+  return servers;
 }
 
 }  // namespace
@@ -58,17 +148,7 @@ ListenAddress parse_listen_address(const std::string& host_port) {
 }
 
 std::vector<std::string> allowed_origins(const util::Config& config) {
-  std::vector<std::string> origins;
-  const std::string& configured = config.get("VOICEDESK_ALLOWED_ORIGINS");
-  std::size_t start = 0;
-  while (start < configured.size()) {
-    const std::size_t comma = std::min(configured.find(',', start), configured.size());
-    std::string origin = configured.substr(start, comma - start);
-    origin.erase(0, origin.find_first_not_of(" \t"));
-    origin.erase(origin.find_last_not_of(" \t") + 1);
-    if (!origin.empty()) origins.push_back(std::move(origin));
-    start = comma + 1;
-  }
+  std::vector<std::string> origins = split_list(config.get("VOICEDESK_ALLOWED_ORIGINS"));
   if (origins.empty()) {
     const std::string& listen = config.get("VOICEDESK_LISTEN");
     const ListenAddress address = parse_listen_address(listen);
@@ -77,6 +157,49 @@ std::vector<std::string> allowed_origins(const util::Config& config) {
       origins.push_back("http://localhost:" + std::to_string(address.port));
   }
   return origins;
+}
+
+rtc::GatewayOptions gateway_options(const util::Config& config) {
+  rtc::GatewayOptions options;
+  options.front_end = front_end_options(config);
+  options.ice_addresses = ice_addresses(config);
+  options.ice_servers = ice_servers(config);
+  set_ice_port_range(config, options);
+  return options;
+}
+
+std::vector<std::string> default_ice_addresses(const std::string& listen_host) {
+  if (is_loopback_host(listen_host)) return {"127.0.0.1"};
+  if (listen_host == "0.0.0.0" || listen_host == "::" || !is_ip_address(listen_host)) return {};
+  return {listen_host};
+}
+
+std::optional<std::string> remote_browser_warning(const rtc::GatewayOptions& options,
+                                                  const std::vector<std::string>& origins) {
+  const bool loopback_only =
+      !options.ice_addresses.empty() &&
+      std::all_of(options.ice_addresses.begin(), options.ice_addresses.end(),
+                  [](const std::string& address) { return is_loopback_host(address); });
+  const bool relayed = std::any_of(
+      options.ice_servers.begin(), options.ice_servers.end(),
+      [](const rtc::IceServer& server) { return server.kind != rtc::IceServer::Kind::stun; });
+  if (!loopback_only || relayed) return std::nullopt;
+  for (const std::string& origin : origins) {
+    // scheme://host[:port]
+    const std::size_t start = origin.find("://");
+    std::string_view host =
+        std::string_view(origin).substr(start == std::string::npos ? 0 : start + 3);
+    host =
+        host.starts_with('[') ? host.substr(0, host.find(']') + 1) : host.substr(0, host.find(':'));
+    if (!is_loopback_host(host)) {
+      return fmt::format(
+          "browsers may load the page from {}, but WebRTC media is offered on loopback only: "
+          "set VOICEDESK_ICE_ADDRESSES to this host's reachable address (or all), or configure "
+          "a TURN server (see docs/deployment.md)",
+          origin);
+    }
+  }
+  return std::nullopt;
 }
 
 std::shared_ptr<const stt::Transcriber> make_transcriber(const util::Config& config) {

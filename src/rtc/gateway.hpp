@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "audio/front_end.hpp"
+#include "rtc/ice_servers.hpp"
 #include "stt/transcription_service.hpp"
 
 namespace voicedesk::rtc {
@@ -26,6 +27,19 @@ struct GatewayOptions {
   // Addresses ICE may offer; empty = every interface. The default matches
   // voicedesk's default of serving 127.0.0.1 only.
   std::vector<std::string> ice_addresses{"127.0.0.1"};
+  // STUN (at most one: webrtcbin takes one) and TURN servers, used by the
+  // server's ICE agent and handed to the browser (POST /session). Host names
+  // are resolved once, when the gateway starts.
+  std::vector<IceServer> ice_servers;
+  // Local ports ICE may bind (UDP, and TCP for ICE-TCP), so that a firewall
+  // can open just these; 0 = any. One port per session and local address.
+  unsigned min_ice_port = 0;
+  unsigned max_ice_port = 0;
+  // With STUN or TURN servers, how long answer() waits after the first UDP
+  // candidate for their server-reflexive and relayed candidates (a
+  // non-trickle answer carries only what exists when it is sent) before
+  // answering without them.
+  std::chrono::milliseconds server_candidate_timeout{2000};
   // webrtcbin's jitterbuffer latency; its default of 200 ms is for the open
   // internet, loopback and LAN peers need far less.
   unsigned jitter_latency_ms = 40;
@@ -57,10 +71,12 @@ class GatewayError : public std::runtime_error {
 // Thread-safe: every method may be called from any thread.
 class Gateway {
  public:
-  // Initialises GStreamer, checks that the needed plugins exist and creates
-  // the process's DTLS certificate now rather than in the first answer.
-  // Throws GatewayError(internal) when a plugin is missing. The service must
-  // outlive the gateway.
+  // Initialises GStreamer, checks that the needed plugins exist, resolves
+  // the STUN/TURN host names and creates the process's DTLS certificate now
+  // rather than in the first answer. Throws GatewayError(internal) when a
+  // plugin is missing, a host name does not resolve, there is more than one
+  // STUN server or the port range is empty. The service must outlive the
+  // gateway.
   Gateway(stt::TranscriptionService& transcription, GatewayOptions options);
   // Ends every session and joins every thread the gateway started.
   ~Gateway();
@@ -87,6 +103,9 @@ class Gateway {
   std::size_t live_session_count() const;
 
   const GatewayOptions& options() const;
+  // The STUN/TURN servers as RTCIceServer dictionaries for the browser's
+  // RTCPeerConnection (credentials included): [{"urls","username","credential"}].
+  nlohmann::json browser_ice_servers() const;
 
  private:
   struct Impl;

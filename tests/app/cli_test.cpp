@@ -413,6 +413,17 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
+TEST_F(Cli, UpRefusesBadNatTraversalSettingsBeforeLoadingAnything) {
+  const Result range = run("up --set VOICEDESK_ICE_PORT_RANGE=50100-50000");
+  EXPECT_EQ(range.exit_code, 2);
+  EXPECT_THAT(range.err, HasSubstr("VOICEDESK_ICE_PORT_RANGE"));
+
+  const Result turn = run("up", "VOICEDESK_TURN_URLS=turn:hunter2@turn.example.org");
+  EXPECT_EQ(turn.exit_code, 2);
+  EXPECT_THAT(turn.err, HasSubstr("VOICEDESK_TURN_URLS: entry 1"));
+  EXPECT_THAT(turn.err, Not(HasSubstr("hunter2")));
+}
+
 TEST_F(Cli, UpServesHealthAndStopsOnSigterm) {
   const int port = free_port();
   const pid_t pid = ::fork();
