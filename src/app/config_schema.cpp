@@ -112,6 +112,18 @@ std::vector<ConfigKey> build_schema() {
        .description = "Threads for the speech-to-text engine",
        .min = 1,
        .max = 256},
+      {.name = "VOICEDESK_STT_MAX_TOKENS",
+       .type = ValueType::Int,
+       .default_value = "0",
+       .description = "Whisper: most tokens decoded per 30 s window, timestamps included; bounds "
+                      "the time a runaway (repeating) decoding takes; 0: Whisper's limit (220)",
+       .min = 0,
+       .max = 448},
+      {.name = "VOICEDESK_STT_TEMPERATURE_FALLBACK",
+       .type = ValueType::Bool,
+       .default_value = "true",
+       .description = "Whisper: decode a window again at higher temperatures when the result looks "
+                      "repetitive or unlikely (OpenAI's fallback); false: one greedy pass"},
       {.name = "VOICEDESK_STT_LANGUAGE",
        .description = "Language code for speech-to-text (e.g. en); empty: the model's default, "
                       "detected by multilingual models"},

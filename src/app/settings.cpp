@@ -209,8 +209,12 @@ std::shared_ptr<const stt::Transcriber> make_transcriber(const util::Config& con
         "no Whisper model configured (VOICEDESK_WHISPER_MODEL): using the pocketsphinx fallback");
     return std::make_shared<stt::PocketsphinxTranscriber>();
   }
+  stt::DecodeOptions decode;
+  decode.max_tokens = static_cast<int>(config.get_int("VOICEDESK_STT_MAX_TOKENS"));
+  if (!config.get_bool("VOICEDESK_STT_TEMPERATURE_FALLBACK")) decode.temperatures = {0.0f};
   return std::make_shared<stt::WhisperTranscriber>(
-      stt::WhisperModel::load(model), static_cast<int>(config.get_int("VOICEDESK_STT_THREADS")));
+      stt::WhisperModel::load(model), static_cast<int>(config.get_int("VOICEDESK_STT_THREADS")),
+      std::move(decode));
 }
 
 }  // namespace voicedesk::app

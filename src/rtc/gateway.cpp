@@ -645,8 +645,12 @@ void Session::deliver(PendingTranscripts::Item& item) {
           {"final", true},
           {"latency_ms",
            {{"endpoint", milliseconds(item.detected_at - item.speech_end_at)},
+            {"queue", milliseconds(item.request.time_queued())},
             {"stt", milliseconds(item.request.time_running())},
-            {"total", milliseconds(sent_at - item.speech_end_at)}}}});
+            {"total", milliseconds(sent_at - item.speech_end_at)}}},
+          // The server's wall clock, so that a client on the same clock can tell how long the
+          // event took to reach it (scripts/measure-latency).
+          {"sent_at_ms", milliseconds(std::chrono::system_clock::now().time_since_epoch())}});
   } catch (const stt::Cancelled&) {
     // The session is closing.
   } catch (const std::exception& error) {

@@ -64,7 +64,11 @@ class GatewayError : public std::runtime_error {
 //   {"type":"status","state":"connected"}        the channel opened
 //   {"type":"vad","speaking":true|false}         speech started / ended
 //   {"type":"transcript","id":N,"text":...,"start":s,"end":s,"final":true,
-//    "latency_ms":{"endpoint":ms,"stt":ms,"total":ms}}
+//    "latency_ms":{"endpoint":ms,"queue":ms,"stt":ms,"total":ms},"sent_at_ms":unix_ms}
+//     endpoint: from the arrival of the last speech audio to the endpointer's
+//     decision; queue: waiting for a speech-to-text worker; stt: transcribing;
+//     total: from that arrival to sending this event; sent_at_ms: when it was
+//     sent, in milliseconds since the Unix epoch on the server's clock.
 //   {"type":"error","message":...}
 // The browser ends a session with {"type":"bye"} on the channel, by closing
 // the channel, through close(), or by going silent for peer_timeout.

@@ -470,8 +470,15 @@ TEST_F(GatewayMediaTest, TranscribesSpeechFromABrowser) {
   EXPECT_GE(latency.at("endpoint").get<double>(), 500);  // at least the trailing silence
   EXPECT_LT(latency.at("endpoint").get<double>(), 2000);
   EXPECT_GT(latency.at("stt").get<double>(), 0);
-  EXPECT_GE(latency.at("total").get<double>(),
-            latency.at("endpoint").get<double>() + latency.at("stt").get<double>());
+  EXPECT_GE(latency.at("queue").get<double>(), 0);
+  EXPECT_GE(latency.at("total").get<double>(), latency.at("endpoint").get<double>() +
+                                                   latency.at("queue").get<double>() +
+                                                   latency.at("stt").get<double>());
+  // Sent on this machine's clock, moments ago.
+  const double now_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  EXPECT_NEAR(transcript.at("sent_at_ms").get<double>(), now_ms, 10000);
   EXPECT_FALSE(browser
                    .wait_for([](const json& m) {
                      return m.value("type", "") == "vad" && !m.value("speaking", true);
