@@ -105,9 +105,11 @@ function freePort() {
 /** `voicedesk up` on a free loopback port, with `env` added to the environment. */
 export async function startServer(env = {}) {
   const port = await freePort();
+  // VOICEDESK_BINARY is the harness's, not a configuration key voicedesk knows.
+  const { VOICEDESK_BINARY: _, ...inherited } = process.env;
   const proc = spawn(binary, ['up', '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], {
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, VOICEDESK_STT_THREADS: '2', ...env },
+    env: { ...inherited, VOICEDESK_STT_THREADS: '2', ...env },
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 400; i++) {

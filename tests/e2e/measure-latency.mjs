@@ -134,8 +134,9 @@ const utterances = [];
 try {
   if (args['max-tokens'] === 'auto') {
     for (const clip of clipNames) {
-      const env = { VOICEDESK_STT_MAX_TOKENS: String(realisticTokens(clip)) };
-      utterances.push(...(await measure(Array(rounds).fill(clip), env, work)));
+      const maxTokens = realisticTokens(clip);
+      const measured = await measure(Array(rounds).fill(clip), { VOICEDESK_STT_MAX_TOKENS: String(maxTokens) }, work);
+      utterances.push(...measured.map((u) => ({ ...u, max_tokens: maxTokens })));
     }
   } else {
     const clips = Array.from({ length: rounds }, () => clipNames).flat();
