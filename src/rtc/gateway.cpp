@@ -180,7 +180,7 @@ IceUris webrtcbin_ice_uris(const std::vector<IceServer>& servers) {
 // Which candidates ICE has gathered so far, from on-ice-candidate's
 // "candidate:1 1 UDP 2015363327 127.0.0.1 40211 typ host".
 struct GatheredCandidates {
-  bool udp = false;
+  std::size_t udp_hosts = 0;
   bool server_reflexive = false;
   bool relayed = false;
   bool complete = false;
@@ -190,7 +190,7 @@ struct GatheredCandidates {
         candidate.find(" udp ") == std::string_view::npos) {
       return;
     }
-    udp = true;
+    if (candidate.find(" typ host") != std::string_view::npos) ++udp_hosts;
     server_reflexive = server_reflexive || candidate.find(" typ srflx") != std::string_view::npos;
     relayed = relayed || candidate.find(" typ relay") != std::string_view::npos;
   }
@@ -522,30 +522,36 @@ std::string Session::negotiate(GstSdpMessagePtr sdp) {
 }
 
 void Session::wait_for_candidates() {
-  // Non-trickle: the answer must carry a candidate. Each candidate is
-  // already in local-description when it is announced; waiting for gathering
-  // to complete would cost a constant ~200 ms more on loopback.
+  // Non-trickle: the answer carries the candidates that exist when it is
+  // read, and each is in local-description as soon as it is announced.
+  // Waiting for gathering to complete would cost a constant ~200 ms more.
   std::unique_lock lock(mutex_);
   if (!candidates_changed_.wait_for(lock, gateway_.options.gather_timeout,
-                                    [&] { return candidates_.udp; })) {
+                                    [&] { return candidates_.udp_hosts > 0; })) {
     throw GatewayError(Code::internal, "ICE found no UDP candidate");
   }
+  // One UDP host candidate per configured address: the browser may reach
+  // only some of them. Without a list (every interface) their number is
+  // unknown, so the end of gathering decides.
+  const std::vector<std::string>& addresses = gateway_.options.ice_addresses;
   // A peer behind NAT reaches the server only through these. libnice drops a
   // server-reflexive candidate equal to a host one (no NAT in between), so
   // the end of gathering counts as well.
   const bool want_reflexive = !gateway_.ice_uris.stun.empty();
   const bool want_relayed = !gateway_.ice_uris.turn.empty();
-  const bool ready =
-      candidates_changed_.wait_for(lock, gateway_.options.server_candidate_timeout, [&] {
-        return candidates_.complete || ((!want_reflexive || candidates_.server_reflexive) &&
-                                        (!want_relayed || candidates_.relayed));
-      });
-  if (!ready) {
+  const auto ready = [&] {
+    return candidates_.complete ||
+           (!addresses.empty() && candidates_.udp_hosts >= addresses.size() &&
+            (!want_reflexive || candidates_.server_reflexive) &&
+            (!want_relayed || candidates_.relayed));
+  };
+  if (!candidates_changed_.wait_for(lock, gateway_.options.server_candidate_timeout, ready)) {
     spdlog::warn(
-        "rtc session {}: no {} candidate after {} ms; answering without (is the STUN/TURN "
-        "server reachable from this host?)",
-        id, want_relayed && !candidates_.relayed ? "TURN (relay)" : "STUN (server-reflexive)",
-        gateway_.options.server_candidate_timeout.count());
+        "rtc session {}: ICE gathering unfinished after {} ms; answering with what it found: {} "
+        "UDP host, {} server-reflexive, {} relayed candidate(s) (a STUN/TURN server unreachable "
+        "from this host?)",
+        id, gateway_.options.server_candidate_timeout.count(), candidates_.udp_hosts,
+        candidates_.server_reflexive ? "some" : "no", candidates_.relayed ? "some" : "no");
   }
 }
 

@@ -35,10 +35,11 @@ struct GatewayOptions {
   // can open just these; 0 = any. One port per session and local address.
   unsigned min_ice_port = 0;
   unsigned max_ice_port = 0;
-  // With STUN or TURN servers, how long answer() waits after the first UDP
-  // candidate for their server-reflexive and relayed candidates (a
-  // non-trickle answer carries only what exists when it is sent) before
-  // answering without them.
+  // How long answer() waits, after the first UDP candidate, for the rest it
+  // needs before answering with what exists (a non-trickle answer carries
+  // only that): a host candidate for each of ice_addresses, or the end of
+  // gathering when ICE uses every interface, and the candidates of the
+  // STUN/TURN servers.
   std::chrono::milliseconds server_candidate_timeout{2000};
   // webrtcbin's jitterbuffer latency; its default of 200 ms is for the open
   // internet, loopback and LAN peers need far less.

@@ -6,6 +6,7 @@
 #include <gst/sdp/sdp.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -430,7 +431,9 @@ class GatewayMediaTest : public GatewayTest {
     const auto answered = Clock::now();
     EXPECT_EQ(res->status, 200) << res->body;
     EXPECT_EQ(res->get_header_value("Content-Type"), "application/sdp");
-    EXPECT_THAT(res->body, ::testing::HasSubstr("127.0.0.1"));
+    for (const std::string& address : options().ice_addresses) {
+      EXPECT_THAT(res->body, ::testing::HasSubstr(" " + address + " ")) << "no candidate on it";
+    }
     answer_ = res->body;
     browser.set_answer(res->body);
     const json status = browser.wait_for_type("status");
@@ -600,6 +603,62 @@ TEST_F(GatewayPortRangeTest, IceBindsOnlyPortsInTheRange) {
     EXPECT_GE(port, kMinPort) << line;
     EXPECT_LE(port, kMaxPort) << line;
   }
+}
+
+// This machine's IPv4 addresses other than loopback.
+std::vector<std::string> non_loopback_ipv4_addresses() {
+  std::vector<std::string> addresses;
+  ifaddrs* raw = nullptr;
+  if (::getifaddrs(&raw) != 0) return addresses;
+  const std::unique_ptr<ifaddrs, decltype(&::freeifaddrs)> list(raw, ::freeifaddrs);
+  for (const ifaddrs* entry = raw; entry != nullptr; entry = entry->ifa_next) {
+    if (entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET) continue;
+    char text[INET_ADDRSTRLEN] = {};
+    const auto* address = reinterpret_cast<const sockaddr_in*>(entry->ifa_addr);
+    ::inet_ntop(AF_INET, &address->sin_addr, text, sizeof text);
+    if (!std::string_view(text).starts_with("127.")) addresses.emplace_back(text);
+  }
+  return addresses;
+}
+
+// ICE on two addresses: the answer waits for a candidate on each, not just the first.
+class GatewayTwoAddressesTest : public GatewayMediaTest {
+ protected:
+  void SetUp() override {
+    if (lan_.empty()) GTEST_SKIP() << "this machine has no IPv4 address besides loopback";
+    GatewayMediaTest::SetUp();
+  }
+  GatewayOptions options() const override {
+    GatewayOptions options = test_options();
+    options.ice_addresses = {"127.0.0.1", lan_.front()};
+    return options;
+  }
+  const std::vector<std::string> lan_ = non_loopback_ipv4_addresses();
+};
+
+TEST_F(GatewayTwoAddressesTest, AnswersWithACandidateOnEachAddress) {
+  FakeBrowser browser({});
+  connect(browser);  // checks that each address has a candidate and that media flows
+}
+
+// ICE on every interface: the answer waits for gathering to finish.
+class GatewayEveryInterfaceTest : public GatewayTwoAddressesTest {
+ protected:
+  GatewayOptions options() const override {
+    GatewayOptions options = test_options();
+    options.ice_addresses.clear();
+    return options;
+  }
+};
+
+TEST_F(GatewayEveryInterfaceTest, AnswersWithACandidateOnEveryInterface) {
+  FakeBrowser browser({});
+  connect(browser);
+  for (const std::string& address : lan_) {
+    EXPECT_THAT(answer_, ::testing::HasSubstr(" " + address + " "))
+        << "no candidate on " << address;
+  }
+  EXPECT_THAT(answer_, ::testing::Not(::testing::HasSubstr(" 127.0.0.1 ")));
 }
 
 // A free UDP port on 127.0.0.1 (free when asked; nothing holds it after).
