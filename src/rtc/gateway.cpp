@@ -347,8 +347,10 @@ class Session {
   audio::FrontEndHandlers front_end_handlers();
   GstElement* build_pipeline();
   void configure_ice(GstElement* webrtc);
-  // Waits until the answer can go out: a UDP candidate exists and, with
-  // STUN/TURN servers, theirs too (or gathering is over, or they are late).
+  // Waits until the answer can go out: a UDP host candidate on each ICE
+  // address (every interface: the end of gathering) and, with STUN/TURN
+  // servers, their candidates; at most server_candidate_timeout after the
+  // first UDP candidate.
   void wait_for_candidates();
   // answer() once the offer parsed: builds the pipeline and negotiates.
   std::string negotiate(GstSdpMessagePtr sdp);
