@@ -1,3 +1,5 @@
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <httplib.h>
 #include <malloc.h>
 #include <spdlog/spdlog.h>
@@ -8,6 +10,8 @@
 #include <thread>
 
 #include "app/commands.hpp"
+#include "app/http_server.hpp"
+#include "app/mcp_endpoint.hpp"
 #include "app/settings.hpp"
 #include "app/shutdown_on_signal.hpp"
 #include "rtc/gateway.hpp"
@@ -15,30 +19,40 @@
 #include "stt/transcription_service.hpp"
 
 namespace voicedesk::app {
-namespace {
-
-constexpr std::size_t kMaxRequestBody = 1 << 20;
-
-}  // namespace
 
 int run_up(const util::Config& config) {
   // Every WebRTC session runs a dozen short-lived GStreamer threads, and
   // glibc gives new threads new malloc arenas that keep their freed memory:
   // RSS crept by ~0.4 MB per session. One arena per core keeps it flat.
   mallopt(M_ARENA_MAX, static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
-  const ListenAddress listen = parse_listen_address(config.get("VOICEDESK_LISTEN"));
+  const std::string listen_text = config.get("VOICEDESK_LISTEN");
+  const ListenAddress listen = parse_listen_address(listen_text);
+  // Before the model loads, so a configuration mistake is reported at once.
+  const rtc::GatewayOptions options = gateway_options(config);
+  const std::vector<std::string> origins = allowed_origins(config, listen_text);
+  if (const auto warning = remote_browser_warning(options, origins)) spdlog::warn("{}", *warning);
+  spdlog::info(
+      "WebRTC media on {}, ports {}, {} STUN/TURN server(s)",
+      options.ice_addresses.empty() ? "every interface"
+                                    : fmt::format("{}", fmt::join(options.ice_addresses, ", ")),
+      options.min_ice_port != 0 ? fmt::format("{}-{}", options.min_ice_port, options.max_ice_port)
+                                : std::string("any"),
+      options.ice_servers.size());
   // Speech-to-text is loaded once, before the port opens, and shared by every
   // session through the bounded queue.
   stt::TranscriptionService transcription(make_transcriber(config), stt::ServiceOptions{});
-  rtc::GatewayOptions gateway_options;
-  gateway_options.front_end = front_end_options(config);
-  // ICE offers only the loopback address unless the server listens elsewhere.
-  if (listen.host != "127.0.0.1" && listen.host != "localhost")
-    gateway_options.ice_addresses.clear();
-  rtc::Gateway gateway(transcription, gateway_options);
+  rtc::Gateway gateway(transcription, options);
+  // The MCP tools on the same port (/mcp); transcription shares the sessions' queue.
+  mcp::Server mcp_server(mcp_server_info());
+  if (config.get("VOICEDESK_STT") == "local")
+    add_transcribe_tool(config, mcp_server, transcription);
+  McpEndpoint mcp_endpoint(config, mcp_server, listen_text);
   httplib::Server server;  // declared after the gateway, so stopped and destroyed before it
-  rtc::install_routes(server, gateway, allowed_origins(config, config.get("VOICEDESK_LISTEN")));
-  server.set_payload_max_length(kMaxRequestBody);
+  configure_http_server(server, kMcpHttpThreads);
+  rtc::install_routes(server, gateway, origins);
+  mcp_endpoint.install(server);
+  // Signaling routes check their own, smaller limits.
+  server.set_payload_max_length(kMaxMcpRequestBody);
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"status":"ok"})", "application/json");
   });
@@ -59,14 +73,18 @@ int run_up(const util::Config& config) {
     });
   }
 
-  ShutdownOnSignal shutdown([&server] { server.stop(); });
-  if (!server.bind_to_port(listen.host, listen.port)) {
+  ShutdownOnSignal shutdown([&] {
+    mcp_endpoint.stop();
+    server.stop();
+  });
+  if (!bind_http_server(server, listen)) {
     spdlog::error("cannot listen on {}: address in use or not available",
                   config.get("VOICEDESK_LISTEN"));
     return kExitFailure;
   }
-  spdlog::info("voicedesk up on http://{}", config.get("VOICEDESK_LISTEN"));
+  spdlog::info("voicedesk up on http://{} (MCP at /mcp)", listen_text);
   server.listen_after_bind();
+  mcp_endpoint.stop();
   spdlog::info("stopped");
   return kExitOk;
 }

@@ -86,6 +86,23 @@ std::vector<ConfigKey> build_schema() {
       {.name = "VOICEDESK_ALLOWED_ORIGINS",
        .description = "Comma-separated origins allowed to call the HTTP API from a browser; empty: "
                       "the listen address itself (http://HOST:PORT, and localhost for 127.0.0.1)"},
+      {.name = "VOICEDESK_ICE_ADDRESSES",
+       .description = "Comma-separated local IP addresses WebRTC (ICE) offers browsers for media, "
+                      "or `all` for every interface; empty: 127.0.0.1 when VOICEDESK_LISTEN is "
+                      "loopback, the listen address when it is one, every interface for "
+                      "0.0.0.0 or ::"},
+      {.name = "VOICEDESK_ICE_PORT_RANGE",
+       .description = "MIN-MAX local ports WebRTC media may use (UDP, and TCP for ICE-TCP), one "
+                      "per session and address, e.g. 50000-50100 to open in a firewall; empty: "
+                      "any ephemeral port"},
+      {.name = "VOICEDESK_STUN_URL",
+       .description = "STUN server for NAT traversal, stun:HOST[:PORT] (default port 3478), used "
+                      "by the server and given to browsers; empty: none"},
+      {.name = "VOICEDESK_TURN_URLS",
+       .description = "Comma-separated TURN servers, turn:USER:PASS@HOST[:PORT][?transport=udp|"
+                      "tcp] or turns:... (TLS, port 5349), used by the server and given to "
+                      "browsers with their credentials; empty: none",
+       .secret = true},
       {.name = "VOICEDESK_WHISPER_MODEL",
        .type = ValueType::Path,
        .description = "whisper.cpp model file (ggml-*.bin); unset: the pocketsphinx fallback"},
@@ -95,6 +112,18 @@ std::vector<ConfigKey> build_schema() {
        .description = "Threads for the speech-to-text engine",
        .min = 1,
        .max = 256},
+      {.name = "VOICEDESK_STT_MAX_TOKENS",
+       .type = ValueType::Int,
+       .default_value = "0",
+       .description = "Whisper: most tokens decoded per 30 s window, timestamps included; bounds "
+                      "the time a runaway (repeating) decoding takes; 0: Whisper's limit (220)",
+       .min = 0,
+       .max = 448},
+      {.name = "VOICEDESK_STT_TEMPERATURE_FALLBACK",
+       .type = ValueType::Bool,
+       .default_value = "true",
+       .description = "Whisper: decode a window again at higher temperatures when the result looks "
+                      "repetitive or unlikely (OpenAI's fallback); false: one greedy pass"},
       {.name = "VOICEDESK_STT_LANGUAGE",
        .description = "Language code for speech-to-text (e.g. en); empty: the model's default, "
                       "detected by multilingual models"},

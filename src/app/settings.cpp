@@ -1,9 +1,13 @@
 #include "app/settings.hpp"
 
+#include <arpa/inet.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <stdexcept>
+#include <string_view>
 
 #include "auth/token.hpp"
 #include "mcp/mcp_transcriber.hpp"
@@ -23,6 +27,73 @@ audio::NoiseSuppression noise_suppression(const std::string& level) {
 
 int get_ms(const util::Config& config, const char* key) {
   return static_cast<int>(config.get_int(key));
+}
+
+bool is_ip_address(const std::string& text) {
+  unsigned char buffer[sizeof(in6_addr)];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+std::vector<std::string> ice_addresses(const util::Config& config) {
+  const std::string& configured = config.get("VOICEDESK_ICE_ADDRESSES");
+  if (configured.empty()) {
+    return default_ice_addresses(parse_listen_address(config.get("VOICEDESK_LISTEN")).host);
+  }
+  std::vector<std::string> addresses = split_list(configured);
+  if (addresses.size() == 1 && addresses.front() == "all") return {};
+  for (const std::string& address : addresses) {
+    if (!is_ip_address(address)) {
+      throw util::ConfigError(fmt::format(
+          "VOICEDESK_ICE_ADDRESSES: \"{}\" is not an IP address (expected a comma-separated "
+          "list of local addresses, or all)",
+          address));
+    }
+  }
+  return addresses;
+}
+
+void set_ice_port_range(const util::Config& config, rtc::GatewayOptions& options) {
+  const std::string& range = config.get("VOICEDESK_ICE_PORT_RANGE");
+  if (range.empty()) return;
+  const auto port = [&](std::string_view text) {
+    unsigned value = 0;
+    const char* end = text.data() + text.size();
+    const auto [parsed_end, error] = std::from_chars(text.data(), end, value);
+    if (text.empty() || error != std::errc() || parsed_end != end || value < 1 || value > 65535) {
+      throw util::ConfigError(fmt::format(
+          "VOICEDESK_ICE_PORT_RANGE: expected MIN-MAX with ports 1-65535, got \"{}\"", range));
+    }
+    return value;
+  };
+  const std::size_t dash = range.find('-');
+  if (dash == std::string::npos) port("");  // throws with the expected form
+  options.min_ice_port = port(std::string_view(range).substr(0, dash));
+  options.max_ice_port = port(std::string_view(range).substr(dash + 1));
+  if (options.min_ice_port > options.max_ice_port) {
+    throw util::ConfigError(
+        fmt::format("VOICEDESK_ICE_PORT_RANGE: {} is above {}; expected MIN-MAX",
+                    options.min_ice_port, options.max_ice_port));
+  }
+}
+
+std::vector<rtc::IceServer> ice_servers(const util::Config& config) {
+  std::vector<rtc::IceServer> servers;
+  try {
+    if (const std::string& stun = config.get("VOICEDESK_STUN_URL"); !stun.empty()) {
+      servers.push_back(rtc::parse_stun_url(stun));
+    }
+  } catch (const rtc::IceServerError& error) {
+    throw util::ConfigError(fmt::format("VOICEDESK_STUN_URL: {}", error.what()));
+  }
+  try {
+    for (rtc::IceServer& turn : rtc::parse_turn_urls(config.get("VOICEDESK_TURN_URLS"))) {
+      servers.push_back(std::move(turn));
+    }
+  } catch (const rtc::IceServerError& error) {
+    throw util::ConfigError(fmt::format("VOICEDESK_TURN_URLS: {}", error.what()));
+  }
+  return servers;
 }
 
 }  // namespace
@@ -126,6 +197,49 @@ auth::AuthenticatorOptions authenticator_options(const util::Config& config) {
   return options;
 }
 
+rtc::GatewayOptions gateway_options(const util::Config& config) {
+  rtc::GatewayOptions options;
+  options.front_end = front_end_options(config);
+  options.ice_addresses = ice_addresses(config);
+  options.ice_servers = ice_servers(config);
+  set_ice_port_range(config, options);
+  return options;
+}
+
+std::vector<std::string> default_ice_addresses(const std::string& listen_host) {
+  if (auth::is_loopback_host(listen_host)) return {"127.0.0.1"};
+  if (listen_host == "0.0.0.0" || listen_host == "::" || !is_ip_address(listen_host)) return {};
+  return {listen_host};
+}
+
+std::optional<std::string> remote_browser_warning(const rtc::GatewayOptions& options,
+                                                  const std::vector<std::string>& origins) {
+  const bool loopback_only =
+      !options.ice_addresses.empty() &&
+      std::all_of(options.ice_addresses.begin(), options.ice_addresses.end(),
+                  [](const std::string& address) { return auth::is_loopback_host(address); });
+  const bool relayed = std::any_of(
+      options.ice_servers.begin(), options.ice_servers.end(),
+      [](const rtc::IceServer& server) { return server.kind != rtc::IceServer::Kind::stun; });
+  if (!loopback_only || relayed) return std::nullopt;
+  for (const std::string& origin : origins) {
+    // scheme://host[:port]
+    const std::size_t start = origin.find("://");
+    std::string_view host =
+        std::string_view(origin).substr(start == std::string::npos ? 0 : start + 3);
+    host =
+        host.starts_with('[') ? host.substr(0, host.find(']') + 1) : host.substr(0, host.find(':'));
+    if (!auth::is_loopback_host(host)) {
+      return fmt::format(
+          "browsers may load the page from {}, but WebRTC media is offered on loopback only: "
+          "set VOICEDESK_ICE_ADDRESSES to this host's reachable address (or all), or configure "
+          "a TURN server (see docs/deployment.md)",
+          origin);
+    }
+  }
+  return std::nullopt;
+}
+
 std::shared_ptr<const stt::Transcriber> make_transcriber(const util::Config& config) {
   if (config.get("VOICEDESK_STT") == "mcp") {
     // A fresh token per request, as the remote server's replay cache demands.
@@ -145,8 +259,12 @@ std::shared_ptr<const stt::Transcriber> make_transcriber(const util::Config& con
         "no Whisper model configured (VOICEDESK_WHISPER_MODEL): using the pocketsphinx fallback");
     return std::make_shared<stt::PocketsphinxTranscriber>();
   }
+  stt::DecodeOptions decode;
+  decode.max_tokens = static_cast<int>(config.get_int("VOICEDESK_STT_MAX_TOKENS"));
+  if (!config.get_bool("VOICEDESK_STT_TEMPERATURE_FALLBACK")) decode.temperatures = {0.0f};
   return std::make_shared<stt::WhisperTranscriber>(
-      stt::WhisperModel::load(model), static_cast<int>(config.get_int("VOICEDESK_STT_THREADS")));
+      stt::WhisperModel::load(model), static_cast<int>(config.get_int("VOICEDESK_STT_THREADS")),
+      std::move(decode));
 }
 
 }  // namespace voicedesk::app

@@ -2,11 +2,13 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "audio/front_end.hpp"
 #include "auth/authenticator.hpp"
+#include "rtc/gateway.hpp"
 #include "stt/transcriber.hpp"
 #include "util/config.hpp"
 #include "util/logging.hpp"
@@ -45,6 +47,24 @@ auth::ServiceSecret service_secret(const util::Config& config);
 std::chrono::seconds legacy_window(const util::Config& config);
 // Mode, legacy window and (unless the mode is off) the secret.
 auth::AuthenticatorOptions authenticator_options(const util::Config& config);
+
+// The WebRTC gateway's options: the front end, the local addresses and ports
+// ICE may use (VOICEDESK_ICE_ADDRESSES, else default_ice_addresses() of the
+// listen host; VOICEDESK_ICE_PORT_RANGE) and the STUN/TURN servers
+// (VOICEDESK_STUN_URL, VOICEDESK_TURN_URLS). Throws util::ConfigError naming
+// the key; the message never holds a TURN password.
+rtc::GatewayOptions gateway_options(const util::Config& config);
+
+// What ICE offers by default for a server listening on `listen_host`:
+// 127.0.0.1 for a loopback host, that address for any other IP address, and
+// every interface (empty) for 0.0.0.0, :: or a host name.
+std::vector<std::string> default_ice_addresses(const std::string& listen_host);
+
+// A warning when browsers from `origins` cannot reach the media path: ICE
+// offers loopback addresses only, no TURN server relays, and an origin names
+// another host (voicedesk behind a reverse proxy on the same machine).
+std::optional<std::string> remote_browser_warning(const rtc::GatewayOptions& options,
+                                                  const std::vector<std::string>& origins);
 
 // The configured speech-to-text: Whisper when VOICEDESK_WHISPER_MODEL is set,
 // else the pocketsphinx fallback. Loads the model (once; share the result).

@@ -150,6 +150,52 @@ GstSdpMessagePtr parse_offer(const std::string& text) {
   return sdp;
 }
 
+// The STUN/TURN servers as webrtcbin takes them, host names resolved (libnice
+// takes addresses only). They carry the TURN passwords: never logged.
+struct IceUris {
+  std::string stun;
+  std::vector<std::string> turn;
+};
+
+IceUris webrtcbin_ice_uris(const std::vector<IceServer>& servers) {
+  IceUris uris;
+  for (const IceServer& server : servers) {
+    std::string address;
+    try {
+      address = resolve_ice_host(server.host);
+    } catch (const IceServerError& error) {
+      throw GatewayError(Code::internal, fmt::format("ICE server: {}", error.what()));
+    }
+    if (server.kind != IceServer::Kind::stun) {
+      uris.turn.push_back(server.webrtcbin_uri(address));
+    } else if (uris.stun.empty()) {
+      uris.stun = server.webrtcbin_uri(address);
+    } else {
+      throw GatewayError(Code::internal, "webrtcbin takes one STUN server, not several");
+    }
+  }
+  return uris;
+}
+
+// Which candidates ICE has gathered so far, from on-ice-candidate's
+// "candidate:1 1 UDP 2015363327 127.0.0.1 40211 typ host".
+struct GatheredCandidates {
+  std::size_t udp_hosts = 0;
+  bool server_reflexive = false;
+  bool relayed = false;
+  bool complete = false;
+
+  void add(std::string_view candidate) {
+    if (candidate.find(" UDP ") == std::string_view::npos &&
+        candidate.find(" udp ") == std::string_view::npos) {
+      return;
+    }
+    if (candidate.find(" typ host") != std::string_view::npos) ++udp_hosts;
+    server_reflexive = server_reflexive || candidate.find(" typ srflx") != std::string_view::npos;
+    relayed = relayed || candidate.find(" typ relay") != std::string_view::npos;
+  }
+};
+
 }  // namespace
 
 class Session;
@@ -157,7 +203,7 @@ class Session;
 // Everything a Gateway holds. Sessions refer to it under this name because
 // Gateway::Impl is private to Gateway.
 struct GatewayCore {
-  GatewayCore(stt::TranscriptionService& service, GatewayOptions gateway_options);
+  GatewayCore(stt::TranscriptionService& service, GatewayOptions gateway_options, IceUris uris);
 
   // Runs task on the main loop thread.
   void post(std::function<void()> task);
@@ -172,6 +218,7 @@ struct GatewayCore {
 
   stt::TranscriptionService& transcription;
   const GatewayOptions options;
+  const IceUris ice_uris;
   std::atomic<std::size_t> live_sessions{0};
 
   // A private context, so the gateway's sources never run on (or wait for)
@@ -299,6 +346,12 @@ class Session {
 
   audio::FrontEndHandlers front_end_handlers();
   GstElement* build_pipeline();
+  void configure_ice(GstElement* webrtc);
+  // Waits until the answer can go out: a UDP host candidate on each ICE
+  // address (every interface: the end of gathering) and, with STUN/TURN
+  // servers, their candidates; at most server_candidate_timeout after the
+  // first UDP candidate.
+  void wait_for_candidates();
   // answer() once the offer parsed: builds the pipeline and negotiates.
   std::string negotiate(GstSdpMessagePtr sdp);
   void send(const json& event);
@@ -309,6 +362,7 @@ class Session {
 
   // GStreamer callbacks.
   static void on_ice_candidate(GstElement*, guint, gchar* candidate, gpointer self);
+  static void on_gathering_state(GstElement* webrtc, GParamSpec*, gpointer self);
   static void on_pad_added(GstElement*, GstPad* pad, gpointer self);
   static void on_data_channel(GstElement*, GObject* channel, gpointer self);
   static void on_channel_open(GObject*, gpointer self);
@@ -328,9 +382,9 @@ class Session {
   GSourcePtr bus_watch_;
 
   mutable std::mutex mutex_;  // guards what follows
-  std::condition_variable candidate_ready_;
+  std::condition_variable candidates_changed_;
   State state_ = State::waiting_offer;
-  bool have_udp_candidate_ = false;
+  GatheredCandidates candidates_;
   GObjectPtr<GObject> channel_;
   Clock::time_point last_audio_;
 
@@ -364,17 +418,9 @@ GstElement* Session::build_pipeline() {
   }
   g_object_set(webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency",
                gateway_.options.jitter_latency_ms, nullptr);
-  if (!gateway_.options.ice_addresses.empty()) {
-    GObject* raw_agent = nullptr;
-    g_object_get(webrtc, "ice-agent", &raw_agent, nullptr);
-    const GObjectPtr<GObject> agent(raw_agent);
-    for (const std::string& address : gateway_.options.ice_addresses) {
-      gboolean added = FALSE;
-      g_signal_emit_by_name(agent.get(), "add-local-ip-address", address.c_str(), &added);
-      if (!added) throw GatewayError(Code::internal, "ICE refused address " + address);
-    }
-  }
+  configure_ice(webrtc);
   g_signal_connect(webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), this);
+  g_signal_connect(webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering_state), this);
   g_signal_connect(webrtc, "pad-added", G_CALLBACK(on_pad_added), this);
   g_signal_connect(webrtc, "on-data-channel", G_CALLBACK(on_data_channel), this);
 
@@ -389,6 +435,31 @@ GstElement* Session::build_pipeline() {
     throw GatewayError(Code::internal, "cannot start the session pipeline");
   }
   return webrtc;
+}
+
+void Session::configure_ice(GstElement* webrtc) {
+  const GatewayOptions& options = gateway_.options;
+  GObject* raw_agent = nullptr;
+  g_object_get(webrtc, "ice-agent", &raw_agent, nullptr);
+  const GObjectPtr<GObject> agent(raw_agent);
+  for (const std::string& address : options.ice_addresses) {
+    gboolean added = FALSE;
+    g_signal_emit_by_name(agent.get(), "add-local-ip-address", address.c_str(), &added);
+    if (!added) throw GatewayError(Code::internal, "ICE refused address " + address);
+  }
+  if (options.min_ice_port != 0 || options.max_ice_port != 0) {
+    // In this order: each property refuses a value beyond the other.
+    g_object_set(agent.get(), "min-rtp-port", options.min_ice_port, "max-rtp-port",
+                 options.max_ice_port != 0 ? options.max_ice_port : 65535u, nullptr);
+  }
+  const IceUris& uris = gateway_.ice_uris;
+  if (!uris.stun.empty()) g_object_set(webrtc, "stun-server", uris.stun.c_str(), nullptr);
+  for (const std::string& uri : uris.turn) {
+    gboolean added = FALSE;
+    g_signal_emit_by_name(webrtc, "add-turn-server", uri.c_str(), &added);
+    // Not the URI in the message: it holds the password.
+    if (!added) throw GatewayError(Code::internal, "webrtcbin refused a TURN server");
+  }
 }
 
 std::string Session::answer(const std::string& offer_text) {
@@ -438,16 +509,7 @@ std::string Session::negotiate(GstSdpMessagePtr sdp) {
     throw GatewayError(Code::internal, "webrtcbin refused its own answer: " + *error);
   }
 
-  // Non-trickle: the answer must carry a candidate. The first UDP host
-  // candidate is already in local-description when it is announced;
-  // waiting for gathering to complete would cost a constant ~200 ms more.
-  {
-    std::unique_lock lock(mutex_);
-    if (!candidate_ready_.wait_for(lock, gateway_.options.gather_timeout,
-                                   [&] { return have_udp_candidate_; })) {
-      throw GatewayError(Code::internal, "ICE found no UDP candidate");
-    }
-  }
+  wait_for_candidates();
   GstWebRTCSessionDescription* raw_local = nullptr;
   g_object_get(webrtc_, "local-description", &raw_local, nullptr);
   const SessionDescriptionPtr local(raw_local);
@@ -459,6 +521,40 @@ std::string Session::negotiate(GstSdpMessagePtr sdp) {
     last_audio_ = Clock::now();
   }
   return text.get();
+}
+
+void Session::wait_for_candidates() {
+  // Non-trickle: the answer carries the candidates that exist when it is
+  // read, and each is in local-description as soon as it is announced.
+  // Waiting for gathering to complete would cost a constant ~200 ms more.
+  std::unique_lock lock(mutex_);
+  if (!candidates_changed_.wait_for(lock, gateway_.options.gather_timeout,
+                                    [&] { return candidates_.udp_hosts > 0; })) {
+    throw GatewayError(Code::internal, "ICE found no UDP candidate");
+  }
+  // One UDP host candidate per configured address: the browser may reach
+  // only some of them. Without a list (every interface) their number is
+  // unknown, so the end of gathering decides.
+  const std::vector<std::string>& addresses = gateway_.options.ice_addresses;
+  // A peer behind NAT reaches the server only through these. libnice drops a
+  // server-reflexive candidate equal to a host one (no NAT in between), so
+  // the end of gathering counts as well.
+  const bool want_reflexive = !gateway_.ice_uris.stun.empty();
+  const bool want_relayed = !gateway_.ice_uris.turn.empty();
+  const auto ready = [&] {
+    return candidates_.complete ||
+           (!addresses.empty() && candidates_.udp_hosts >= addresses.size() &&
+            (!want_reflexive || candidates_.server_reflexive) &&
+            (!want_relayed || candidates_.relayed));
+  };
+  if (!candidates_changed_.wait_for(lock, gateway_.options.server_candidate_timeout, ready)) {
+    spdlog::warn(
+        "rtc session {}: ICE gathering unfinished after {} ms; answering with what it found: {} "
+        "UDP host, {} server-reflexive, {} relayed candidate(s) (a STUN/TURN server unreachable "
+        "from this host?)",
+        id, gateway_.options.server_candidate_timeout.count(), candidates_.udp_hosts,
+        candidates_.server_reflexive ? "some" : "no", candidates_.relayed ? "some" : "no");
+  }
 }
 
 void Session::teardown() {
@@ -557,8 +653,12 @@ void Session::deliver(PendingTranscripts::Item& item) {
           {"final", true},
           {"latency_ms",
            {{"endpoint", milliseconds(item.detected_at - item.speech_end_at)},
+            {"queue", milliseconds(item.request.time_queued())},
             {"stt", milliseconds(item.request.time_running())},
-            {"total", milliseconds(sent_at - item.speech_end_at)}}}});
+            {"total", milliseconds(sent_at - item.speech_end_at)}}},
+          // The server's wall clock, so that a client on the same clock can tell how long the
+          // event took to reach it (scripts/measure-latency).
+          {"sent_at_ms", milliseconds(std::chrono::system_clock::now().time_since_epoch())}});
   } catch (const stt::Cancelled&) {
     // The session is closing.
   } catch (const std::exception& error) {
@@ -569,17 +669,24 @@ void Session::deliver(PendingTranscripts::Item& item) {
 
 void Session::on_ice_candidate(GstElement*, guint, gchar* candidate, gpointer self) {
   auto* session = static_cast<Session*>(self);
-  // "candidate:1 1 UDP 2015363327 127.0.0.1 40211 typ host"
-  const std::string_view text(candidate);
-  if (text.find(" UDP ") == std::string_view::npos &&
-      text.find(" udp ") == std::string_view::npos) {
-    return;
-  }
+  spdlog::debug("rtc session {}: local {}", session->id, candidate);
   {
     std::lock_guard lock(session->mutex_);
-    session->have_udp_candidate_ = true;
+    session->candidates_.add(candidate);
   }
-  session->candidate_ready_.notify_all();
+  session->candidates_changed_.notify_all();
+}
+
+void Session::on_gathering_state(GstElement* webrtc, GParamSpec*, gpointer self) {
+  auto* session = static_cast<Session*>(self);
+  GstWebRTCICEGatheringState state = GST_WEBRTC_ICE_GATHERING_STATE_NEW;
+  g_object_get(webrtc, "ice-gathering-state", &state, nullptr);
+  if (state != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) return;
+  {
+    std::lock_guard lock(session->mutex_);
+    session->candidates_.complete = true;
+  }
+  session->candidates_changed_.notify_all();
 }
 
 void Session::on_pad_added(GstElement*, GstPad* pad, gpointer self) {
@@ -708,8 +815,9 @@ gboolean Session::on_bus_message(GstBus*, GstMessage* message, gpointer self) {
   return G_SOURCE_CONTINUE;
 }
 
-GatewayCore::GatewayCore(stt::TranscriptionService& service, GatewayOptions gateway_options)
-    : transcription(service), options(std::move(gateway_options)) {
+GatewayCore::GatewayCore(stt::TranscriptionService& service, GatewayOptions gateway_options,
+                         IceUris uris)
+    : transcription(service), options(std::move(gateway_options)), ice_uris(std::move(uris)) {
   watchdog_source.reset(g_timeout_source_new(kWatchdogIntervalMs));
   g_source_set_callback(
       watchdog_source.get(),
@@ -827,7 +935,12 @@ Gateway::Gateway(stt::TranscriptionService& transcription, GatewayOptions option
   gchar* raw_pem = nullptr;
   g_object_get(dtls.get(), "pem", &raw_pem, nullptr);
   const GCharPtr pem(raw_pem);
-  impl_ = std::make_unique<Impl>(transcription, std::move(options));
+  if (options.max_ice_port != 0 && options.min_ice_port > options.max_ice_port) {
+    throw GatewayError(Code::internal, fmt::format("empty ICE port range {}-{}",
+                                                   options.min_ice_port, options.max_ice_port));
+  }
+  IceUris uris = webrtcbin_ice_uris(options.ice_servers);
+  impl_ = std::make_unique<Impl>(transcription, std::move(options), std::move(uris));
 }
 
 Gateway::~Gateway() {
@@ -882,6 +995,14 @@ std::size_t Gateway::live_session_count() const {
 
 const GatewayOptions& Gateway::options() const {
   return impl_->options;
+}
+
+nlohmann::json Gateway::browser_ice_servers() const {
+  json servers = json::array();
+  for (const IceServer& server : impl_->options.ice_servers) {
+    servers.push_back(server.browser_config());
+  }
+  return servers;
 }
 
 }  // namespace voicedesk::rtc

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "audio/front_end.hpp"
+#include "rtc/ice_servers.hpp"
 #include "stt/transcription_service.hpp"
 
 namespace voicedesk::rtc {
@@ -26,6 +27,20 @@ struct GatewayOptions {
   // Addresses ICE may offer; empty = every interface. The default matches
   // voicedesk's default of serving 127.0.0.1 only.
   std::vector<std::string> ice_addresses{"127.0.0.1"};
+  // STUN (at most one: webrtcbin takes one) and TURN servers, used by the
+  // server's ICE agent and handed to the browser (POST /session). Host names
+  // are resolved once, when the gateway starts.
+  std::vector<IceServer> ice_servers;
+  // Local ports ICE may bind (UDP, and TCP for ICE-TCP), so that a firewall
+  // can open just these; 0 = any. One port per session and local address.
+  unsigned min_ice_port = 0;
+  unsigned max_ice_port = 0;
+  // How long answer() waits, after the first UDP candidate, for the rest it
+  // needs before answering with what exists (a non-trickle answer carries
+  // only that): a host candidate for each of ice_addresses, or the end of
+  // gathering when ICE uses every interface, and the candidates of the
+  // STUN/TURN servers.
+  std::chrono::milliseconds server_candidate_timeout{2000};
   // webrtcbin's jitterbuffer latency; its default of 200 ms is for the open
   // internet, loopback and LAN peers need far less.
   unsigned jitter_latency_ms = 40;
@@ -50,17 +65,23 @@ class GatewayError : public std::runtime_error {
 //   {"type":"status","state":"connected"}        the channel opened
 //   {"type":"vad","speaking":true|false}         speech started / ended
 //   {"type":"transcript","id":N,"text":...,"start":s,"end":s,"final":true,
-//    "latency_ms":{"endpoint":ms,"stt":ms,"total":ms}}
+//    "latency_ms":{"endpoint":ms,"queue":ms,"stt":ms,"total":ms},"sent_at_ms":unix_ms}
+//     endpoint: from the arrival of the last speech audio to the endpointer's
+//     decision; queue: waiting for a speech-to-text worker; stt: transcribing;
+//     total: from that arrival to sending this event; sent_at_ms: when it was
+//     sent, in milliseconds since the Unix epoch on the server's clock.
 //   {"type":"error","message":...}
 // The browser ends a session with {"type":"bye"} on the channel, by closing
 // the channel, through close(), or by going silent for peer_timeout.
 // Thread-safe: every method may be called from any thread.
 class Gateway {
  public:
-  // Initialises GStreamer, checks that the needed plugins exist and creates
-  // the process's DTLS certificate now rather than in the first answer.
-  // Throws GatewayError(internal) when a plugin is missing. The service must
-  // outlive the gateway.
+  // Initialises GStreamer, checks that the needed plugins exist, resolves
+  // the STUN/TURN host names and creates the process's DTLS certificate now
+  // rather than in the first answer. Throws GatewayError(internal) when a
+  // plugin is missing, a host name does not resolve, there is more than one
+  // STUN server or the port range is empty. The service must outlive the
+  // gateway.
   Gateway(stt::TranscriptionService& transcription, GatewayOptions options);
   // Ends every session and joins every thread the gateway started.
   ~Gateway();
@@ -87,6 +108,9 @@ class Gateway {
   std::size_t live_session_count() const;
 
   const GatewayOptions& options() const;
+  // The STUN/TURN servers as RTCIceServer dictionaries for the browser's
+  // RTCPeerConnection (credentials included): [{"urls","username","credential"}].
+  nlohmann::json browser_ice_servers() const;
 
  private:
   struct Impl;

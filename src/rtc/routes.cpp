@@ -75,12 +75,16 @@ Handler guarded(std::vector<std::string> allowed_origins, Handler handler) {
 
 void install_routes(httplib::Server& server, Gateway& gateway,
                     const std::vector<std::string>& allowed_origins) {
-  server.Post("/session",
-              guarded(allowed_origins, [&gateway](const httplib::Request&, httplib::Response& res) {
-                res.status = 201;
-                res.set_content(nlohmann::json{{"id", gateway.create_session()}}.dump(),
-                                "application/json");
-              }));
+  server.Post(
+      "/session", guarded(allowed_origins, [&gateway, ice_servers = gateway.browser_ice_servers()](
+                                               const httplib::Request&, httplib::Response& res) {
+        res.status = 201;
+        // TURN credentials: the browser needs them; caches must not keep them.
+        res.set_header("Cache-Control", "no-store");
+        res.set_content(
+            nlohmann::json{{"id", gateway.create_session()}, {"ice_servers", ice_servers}}.dump(),
+            "application/json");
+      }));
   server.Post(
       R"(/session/([^/]+)/offer)",
       guarded(allowed_origins, [&gateway](const httplib::Request& req, httplib::Response& res) {

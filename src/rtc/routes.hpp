@@ -12,7 +12,9 @@ namespace voicedesk::rtc {
 class Gateway;
 
 // The signalling routes of the gateway (JSON errors {"error":...}):
-//   POST   /session             -> 201 {"id":"<32 hex>"}; 503 at the session limit
+//   POST   /session             -> 201 {"id":"<32 hex>","ice_servers":[RTCIceServer...]}
+//                                  (the STUN/TURN servers the browser should use, TURN
+//                                  credentials included); 503 at the session limit
 //   POST   /session/{id}/offer  (Content-Type application/sdp) -> 200 application/sdp answer;
 //                                  400 bad SDP, 404 unknown id, 409 second offer,
 //                                  413 too large, 415 other content type

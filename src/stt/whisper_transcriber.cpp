@@ -345,12 +345,13 @@ class WhisperTranscriber::Run {
   }
 
   // Samples until <|endoftext|> or Whisper's length limit: n_text_ctx / 2 - 4 tokens, as
-  // whisper.cpp counts them (OpenAI allows n_text_ctx / 2), and never past the context.
+  // whisper.cpp counts them (OpenAI allows n_text_ctx / 2), or DecodeOptions::max_tokens when
+  // lower, and never past the context.
   WindowDecoding decode_at(float temperature, std::size_t prompt_size,
                            std::span<const float> prompt_logits) {
     const int n_text_ctx = model_.hparams.n_text_ctx;
-    const int max_tokens =
-        std::min(n_text_ctx / 2 - 4, n_text_ctx - static_cast<int>(prompt_size) + 1);
+    int max_tokens = std::min(n_text_ctx / 2 - 4, n_text_ctx - static_cast<int>(prompt_size) + 1);
+    if (t_.decode_.max_tokens > 0) max_tokens = std::min(max_tokens, t_.decode_.max_tokens);
     session_.n_past = static_cast<int>(prompt_size);
     std::vector<float> logits(prompt_logits.begin(), prompt_logits.end());
     WindowDecoding decoding;

@@ -30,7 +30,10 @@ struct DecodeOptions {
   double max_initial_timestamp = 1.0;        // seconds; 0 lets a window start anywhere
   bool suppress_blank = true;                // no " " or <|endoftext|> as a window's first token
   bool suppress_non_speech = true;           // see non_speech_tokens()
-  std::uint32_t seed = 0;                    // of the sampler used at temperatures > 0
+  // Most tokens sampled per window, timestamps included; 0 = Whisper's own limit (n_text_ctx / 2
+  // - 4). A bound on the time one window can take when decoding runs away (repeats itself).
+  int max_tokens = 0;
+  std::uint32_t seed = 0;  // of the sampler used at temperatures > 0
 };
 
 // The per-step rules that keep Whisper's output well formed, applied to one step's logits before

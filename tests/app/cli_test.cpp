@@ -402,6 +402,26 @@ TEST_F(Cli, TranscribeJsonHasTextSegmentsLanguageAndTimings) {
   EXPECT_GT(json.at("timings_ms").at("encode").get<double>(), 0.0);
 }
 
+TEST_F(Cli, SttMaxTokensAndFallbackKeysReachTheDecoder) {
+  const fs::path model = shared_file("whisper-ref/ggml-micro-random.en-f16.bin");
+  const fs::path jfk = shared_file("audio/jfk.wav");
+  if (!fs::exists(model) || !fs::exists(jfk))
+    GTEST_SKIP() << model << " or " << jfk << " is missing";
+  // Greedy decoding of the random model repeats one token to Whisper's limit: 220 of them
+  // without the cap, 3 with it.
+  const std::string command = "transcribe --json --model " + model.string() + " " + jfk.string();
+  const Result full = run(command, "VOICEDESK_STT_TEMPERATURE_FALLBACK=false");
+  const Result capped =
+      run(command, "VOICEDESK_STT_TEMPERATURE_FALLBACK=false VOICEDESK_STT_MAX_TOKENS=3");
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  ASSERT_EQ(capped.exit_code, 0) << capped.err;
+  const std::string full_text = nlohmann::json::parse(full.out).at("text");
+  const std::string capped_text = nlohmann::json::parse(capped.out).at("text");
+  EXPECT_FALSE(capped_text.empty());
+  EXPECT_LT(capped_text.size() * 20, full_text.size()) << capped_text << " vs " << full_text;
+  EXPECT_EQ(full_text.substr(0, capped_text.size()), capped_text);
+}
+
 TEST_F(Cli, TranscribeBadInputsExitWithTwo) {
   const fs::path jfk = shared_file("audio/jfk.wav");
   if (!fs::exists(jfk)) GTEST_SKIP() << jfk << " is missing";
@@ -452,6 +472,17 @@ int free_port() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
   return ntohs(addr.sin_port);
+}
+
+TEST_F(Cli, UpRefusesBadNatTraversalSettingsBeforeLoadingAnything) {
+  const Result range = run("up --set VOICEDESK_ICE_PORT_RANGE=50100-50000");
+  EXPECT_EQ(range.exit_code, 2);
+  EXPECT_THAT(range.err, HasSubstr("VOICEDESK_ICE_PORT_RANGE"));
+
+  const Result turn = run("up", "VOICEDESK_TURN_URLS=turn:hunter2@turn.example.org");
+  EXPECT_EQ(turn.exit_code, 2);
+  EXPECT_THAT(turn.err, HasSubstr("VOICEDESK_TURN_URLS: entry 1"));
+  EXPECT_THAT(turn.err, Not(HasSubstr("hunter2")));
 }
 
 TEST_F(Cli, UpServesHealthAndStopsOnSigterm) {

@@ -6,14 +6,23 @@
 #include <gst/sdp/sdp.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +31,7 @@
 #include "rtc/gst_ptr.hpp"
 #include "rtc/routes.hpp"
 #include "stt/pocketsphinx_transcriber.hpp"
+#include "util/temp_dir.hpp"
 
 #define GST_USE_UNSTABLE_API
 #include <gst/webrtc/webrtc.h>
@@ -83,8 +93,10 @@ GatewayOptions test_options() {
 // A gateway behind the routes on a free 127.0.0.1 port.
 class GatewayTest : public ::testing::Test {
  protected:
+  virtual GatewayOptions options() const { return test_options(); }
+
   void SetUp() override {
-    gateway_ = std::make_unique<Gateway>(*service_, test_options());
+    gateway_ = std::make_unique<Gateway>(*service_, options());
     install_routes(server_, *gateway_, {kAllowedOrigin});
     port_ = server_.bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
@@ -98,13 +110,15 @@ class GatewayTest : public ::testing::Test {
     gateway_.reset();
   }
 
-  std::string create_session() {
+  json create_session_reply() {
     const auto res = client_->Post("/session");
     EXPECT_TRUE(res);
-    if (!res) return "";
+    if (!res) return json::object();
     EXPECT_EQ(res->status, 201);
-    return json::parse(res->body).at("id").get<std::string>();
+    EXPECT_EQ(res->get_header_value("Cache-Control"), "no-store");
+    return json::parse(res->body);
   }
+  std::string create_session() { return create_session_reply().value("id", ""); }
 
   stt::TranscriptionService* service_ = &transcription();
   std::unique_ptr<Gateway> gateway_;
@@ -120,7 +134,10 @@ class GatewayTest : public ::testing::Test {
 class FakeBrowser {
  public:
   // speech_16k: mono 16 kHz audio sent first; silence follows until stop().
-  explicit FakeBrowser(std::vector<float> speech_16k) : speech_(std::move(speech_16k)) {
+  // With relay_through (a webrtcbin TURN URI), the browser offers relayed
+  // candidates only, as iceTransportPolicy "relay" does.
+  explicit FakeBrowser(std::vector<float> speech_16k, const std::string& relay_through = "")
+      : speech_(std::move(speech_16k)) {
     GError* raw_error = nullptr;
     pipeline_.reset(GST_ELEMENT(gst_object_ref_sink(gst_parse_launch(
         "appsrc name=src is-live=true do-timestamp=true format=time "
@@ -138,6 +155,10 @@ class FakeBrowser {
     const GObjectPtr<GObject> agent(raw_agent);
     gboolean added = FALSE;
     g_signal_emit_by_name(agent.get(), "add-local-ip-address", "127.0.0.1", &added);
+    if (!relay_through.empty()) {
+      g_object_set(webrtc_.get(), "ice-transport-policy", GST_WEBRTC_ICE_TRANSPORT_POLICY_RELAY,
+                   "turn-server", relay_through.c_str(), nullptr);
+    }
 
     gst_element_set_state(pipeline_.get(), GST_STATE_READY);
     GObject* raw_channel = nullptr;
@@ -290,6 +311,37 @@ TEST_F(GatewayTest, CreatesAndDeletesSessions) {
   EXPECT_TRUE(json::parse(res->body).contains("error"));
 }
 
+TEST_F(GatewayTest, SessionRepliesListNoIceServersByDefault) {
+  EXPECT_EQ(create_session_reply().at("ice_servers"), json::array());
+}
+
+class GatewayIceServersTest : public GatewayTest {
+ protected:
+  GatewayOptions options() const override {
+    GatewayOptions options = test_options();
+    options.ice_servers = {parse_stun_url("stun:127.0.0.1:3478"),
+                           parse_turn_url("turn:user:p%40ss@localhost:3478?transport=udp")};
+    return options;
+  }
+};
+
+TEST_F(GatewayIceServersTest, SessionRepliesCarryTheIceServersForTheBrowser) {
+  EXPECT_EQ(create_session_reply().at("ice_servers"), json::parse(R"([
+    {"urls": "stun:127.0.0.1:3478"},
+    {"urls": "turn:localhost:3478?transport=udp", "username": "user", "credential": "p@ss"}
+  ])"));
+}
+
+TEST(GatewayIceOptions, RefusesAnUnresolvableServerAndAnEmptyPortRange) {
+  GatewayOptions options = test_options();
+  options.ice_servers = {parse_stun_url("stun:no-such-host.invalid")};
+  EXPECT_THROW(Gateway(transcription(), options), GatewayError);
+  options = test_options();
+  options.min_ice_port = 50010;
+  options.max_ice_port = 50000;
+  EXPECT_THROW(Gateway(transcription(), options), GatewayError);
+}
+
 TEST_F(GatewayTest, UnknownSessionIs404) {
   const auto res = client_->Post("/session/00112233445566778899aabbccddeeff/offer", "v=0\r\n",
                                  "application/sdp");
@@ -379,7 +431,10 @@ class GatewayMediaTest : public GatewayTest {
     const auto answered = Clock::now();
     EXPECT_EQ(res->status, 200) << res->body;
     EXPECT_EQ(res->get_header_value("Content-Type"), "application/sdp");
-    EXPECT_THAT(res->body, ::testing::HasSubstr("127.0.0.1"));
+    for (const std::string& address : options().ice_addresses) {
+      EXPECT_THAT(res->body, ::testing::HasSubstr(" " + address + " ")) << "no candidate on it";
+    }
+    answer_ = res->body;
     browser.set_answer(res->body);
     const json status = browser.wait_for_type("status");
     EXPECT_FALSE(status.is_null()) << "no status event";
@@ -392,6 +447,8 @@ class GatewayMediaTest : public GatewayTest {
     browser.start_audio();
     return id;
   }
+
+  std::string answer_;  // the last answer connect() received
 };
 
 TEST_F(GatewayMediaTest, TranscribesSpeechFromABrowser) {
@@ -416,8 +473,15 @@ TEST_F(GatewayMediaTest, TranscribesSpeechFromABrowser) {
   EXPECT_GE(latency.at("endpoint").get<double>(), 500);  // at least the trailing silence
   EXPECT_LT(latency.at("endpoint").get<double>(), 2000);
   EXPECT_GT(latency.at("stt").get<double>(), 0);
-  EXPECT_GE(latency.at("total").get<double>(),
-            latency.at("endpoint").get<double>() + latency.at("stt").get<double>());
+  EXPECT_GE(latency.at("queue").get<double>(), 0);
+  EXPECT_GE(latency.at("total").get<double>(), latency.at("endpoint").get<double>() +
+                                                   latency.at("queue").get<double>() +
+                                                   latency.at("stt").get<double>());
+  // Sent on this machine's clock, moments ago.
+  const double now_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  EXPECT_NEAR(transcript.at("sent_at_ms").get<double>(), now_ms, 10000);
   EXPECT_FALSE(browser
                    .wait_for([](const json& m) {
                      return m.value("type", "") == "vad" && !m.value("speaking", true);
@@ -495,6 +559,195 @@ TEST_F(GatewayMediaTest, DestroyingTheGatewayEndsLiveSessions) {
   const auto started = Clock::now();
   gateway_.reset();
   EXPECT_LT(Clock::now() - started, 2s);
+}
+
+// The a=candidate lines of an SDP, without the "a=".
+std::vector<std::string> candidates(const std::string& sdp) {
+  std::vector<std::string> lines;
+  std::istringstream in(sdp);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.starts_with("a=candidate:")) lines.push_back(line.substr(2));
+  }
+  return lines;
+}
+
+// Field `index` of "candidate:1 1 UDP 2015363327 127.0.0.1 40211 typ host".
+std::string candidate_field(const std::string& candidate, std::size_t index) {
+  std::istringstream in(candidate);
+  const std::vector<std::string> fields{std::istream_iterator<std::string>(in), {}};
+  return index < fields.size() ? fields[index] : "";
+}
+
+class GatewayPortRangeTest : public GatewayMediaTest {
+ protected:
+  static constexpr unsigned kMinPort = 47810;
+  static constexpr unsigned kMaxPort = 47819;
+  GatewayOptions options() const override {
+    GatewayOptions options = test_options();
+    options.min_ice_port = kMinPort;
+    options.max_ice_port = kMaxPort;
+    return options;
+  }
+};
+
+TEST_F(GatewayPortRangeTest, IceBindsOnlyPortsInTheRange) {
+  FakeBrowser browser({});
+  connect(browser);
+  const std::vector<std::string> lines = candidates(answer_);
+  ASSERT_FALSE(lines.empty()) << answer_;
+  for (const std::string& line : lines) {
+    // Active TCP candidates connect out and announce the discard port 9.
+    if (line.find("tcptype active") != std::string::npos) continue;
+    const unsigned port = static_cast<unsigned>(std::stoul(candidate_field(line, 5)));
+    EXPECT_GE(port, kMinPort) << line;
+    EXPECT_LE(port, kMaxPort) << line;
+  }
+}
+
+// This machine's IPv4 addresses other than loopback.
+std::vector<std::string> non_loopback_ipv4_addresses() {
+  std::vector<std::string> addresses;
+  ifaddrs* raw = nullptr;
+  if (::getifaddrs(&raw) != 0) return addresses;
+  const std::unique_ptr<ifaddrs, decltype(&::freeifaddrs)> list(raw, ::freeifaddrs);
+  for (const ifaddrs* entry = raw; entry != nullptr; entry = entry->ifa_next) {
+    if (entry->ifa_addr == nullptr || entry->ifa_addr->sa_family != AF_INET) continue;
+    char text[INET_ADDRSTRLEN] = {};
+    const auto* address = reinterpret_cast<const sockaddr_in*>(entry->ifa_addr);
+    ::inet_ntop(AF_INET, &address->sin_addr, text, sizeof text);
+    if (!std::string_view(text).starts_with("127.")) addresses.emplace_back(text);
+  }
+  return addresses;
+}
+
+// ICE on two addresses: the answer waits for a candidate on each, not just the first.
+class GatewayTwoAddressesTest : public GatewayMediaTest {
+ protected:
+  void SetUp() override {
+    if (lan_.empty()) GTEST_SKIP() << "this machine has no IPv4 address besides loopback";
+    GatewayMediaTest::SetUp();
+  }
+  GatewayOptions options() const override {
+    GatewayOptions options = test_options();
+    options.ice_addresses = {"127.0.0.1", lan_.front()};
+    return options;
+  }
+  const std::vector<std::string> lan_ = non_loopback_ipv4_addresses();
+};
+
+TEST_F(GatewayTwoAddressesTest, AnswersWithACandidateOnEachAddress) {
+  FakeBrowser browser({});
+  connect(browser);  // checks that each address has a candidate and that media flows
+}
+
+// ICE on every interface: the answer waits for gathering to finish.
+class GatewayEveryInterfaceTest : public GatewayTwoAddressesTest {
+ protected:
+  GatewayOptions options() const override {
+    GatewayOptions options = test_options();
+    options.ice_addresses.clear();
+    return options;
+  }
+};
+
+TEST_F(GatewayEveryInterfaceTest, AnswersWithACandidateOnEveryInterface) {
+  FakeBrowser browser({});
+  connect(browser);
+  for (const std::string& address : lan_) {
+    EXPECT_THAT(answer_, ::testing::HasSubstr(" " + address + " "))
+        << "no candidate on " << address;
+  }
+  EXPECT_THAT(answer_, ::testing::Not(::testing::HasSubstr(" 127.0.0.1 ")));
+}
+
+// A free UDP port on 127.0.0.1 (free when asked; nothing holds it after).
+int free_udp_port() {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+// coturn on 127.0.0.1 with one long-term user, for the lifetime of the object.
+class TurnServer {
+ public:
+  static constexpr const char* kBinary = "/usr/bin/turnserver";
+  // Characters that must be escaped in a TURN URI, to check both ends decode them.
+  static constexpr const char* kPassword = "p@ss:w%rd";
+
+  TurnServer() : port_(free_udp_port()) {
+    const fs::path log = dir_.path() / "turnserver.log";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const std::string port = "--listening-port=" + std::to_string(port_);
+      const std::string user = std::string("--user=voicedesk:") + kPassword;
+      const std::string log_file = "--log-file=" + log.string();
+      const std::string pid_file = "--pidfile=" + (dir_.path() / "turnserver.pid").string();
+      const std::string userdb = "--userdb=" + (dir_.path() / "turndb").string();
+      ::execl(kBinary, "turnserver", "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
+              port.c_str(), "--lt-cred-mech", user.c_str(), "--realm=voicedesk.test", "--no-tls",
+              "--no-dtls", "--no-cli", "--allow-loopback-peers", "--simple-log", log_file.c_str(),
+              pid_file.c_str(), userdb.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    // Up once it has created its relay servers.
+    eventually([&] {
+      std::ifstream in(log);
+      const std::string text{std::istreambuf_iterator<char>(in), {}};
+      return text.find("Total General servers") != std::string::npos;
+    });
+  }
+  ~TurnServer() {
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  TurnServer(const TurnServer&) = delete;
+  TurnServer& operator=(const TurnServer&) = delete;
+
+  IceServer server() const {
+    return parse_turn_url("turn:voicedesk:p%40ss%3Aw%25rd@127.0.0.1:" + std::to_string(port_) +
+                          "?transport=udp");
+  }
+
+ private:
+  test_support::TempDir dir_;
+  int port_;
+  pid_t pid_ = -1;
+};
+
+class GatewayTurnTest : public GatewayMediaTest {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(TurnServer::kBinary)) {
+      GTEST_SKIP() << TurnServer::kBinary << " is missing (Debian package coturn)";
+    }
+    turn_ = std::make_unique<TurnServer>();
+    GatewayMediaTest::SetUp();
+  }
+  GatewayOptions options() const override {
+    GatewayOptions options = test_options();
+    options.ice_servers = {turn_->server()};
+    return options;
+  }
+
+  std::unique_ptr<TurnServer> turn_;
+};
+
+TEST_F(GatewayTurnTest, RelaysMediaThroughTurn) {
+  // The browser offers only relayed candidates: the session can only connect
+  // through the TURN server, with the server's credentials decoded right.
+  FakeBrowser browser({}, turn_->server().webrtcbin_uri("127.0.0.1"));
+  connect(browser);
+  const std::vector<std::string> lines = candidates(answer_);
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& line) {
+    return candidate_field(line, 7) == "relay";
+  })) << answer_;
 }
 
 // Holds every transcription until opened, so a test can keep the service busy.

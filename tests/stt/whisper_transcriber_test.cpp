@@ -358,6 +358,19 @@ TEST(WhisperTranscriber, GreedyWithTimestampsReproducesWhisperCpp) {
   EXPECT_DOUBLE_EQ(result.transcript.segments[0].end, 10.99);
 }
 
+TEST(WhisperTranscriber, MaxTokensCapsEachWindow) {
+  REQUIRE_MICRO_MODEL_AND_JFK();
+  DecodeOptions options = without_fallback(false);
+  options.max_tokens = 10;
+  const WhisperTranscriber transcriber(micro_model(), 1, options);
+  const DetailedTranscript result = transcriber.transcribe_detailed(jfk(), {});
+  ASSERT_EQ(result.windows.size(), 1u);
+  const std::vector<int> reference = reference_tokens("full_no_timestamps");
+  ASSERT_GT(reference.size(), 10u);
+  EXPECT_EQ(result.windows[0].decoding.tokens,
+            std::vector<int>(reference.begin(), reference.begin() + 10));
+}
+
 TEST(WhisperTranscriber, FallsBackToAHigherTemperatureWhenTooRepetitive) {
   REQUIRE_MICRO_MODEL_AND_JFK();
   DecodeOptions options = without_fallback(false);

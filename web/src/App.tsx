@@ -56,7 +56,7 @@ export function App() {
       {
         signaling: createSignalingClient(),
         openMicrophone: () => openMicrophone(navigator.mediaDevices, window.isSecureContext),
-        createPeerConnection: () => new RTCPeerConnection({ bundlePolicy: 'max-bundle' }),
+        createPeerConnection: (iceServers) => new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers }),
       },
       {
         onConnection: (event) => {

@@ -1,5 +1,14 @@
 import { describe, expect, it, vi, afterEach } from 'vitest';
-import { isUdpHostCandidate, waitForIceGathering, type IceCandidateLike, type IceEventSource } from './ice';
+import {
+  gatherTarget,
+  isUdpCandidateOfType,
+  isUdpHostCandidate,
+  parseIceServers,
+  waitForIceGathering,
+  MAX_ICE_SERVERS,
+  type IceCandidateLike,
+  type IceEventSource,
+} from './ice';
 
 class FakePeer implements IceEventSource {
   iceGatheringState = 'new';
@@ -28,6 +37,7 @@ class FakePeer implements IceEventSource {
 const udpHost = 'candidate:1 1 udp 2122260223 192.168.1.20 54321 typ host generation 0';
 const tcpHost = 'candidate:2 1 tcp 1518280447 192.168.1.20 9 typ host tcptype active';
 const udpSrflx = 'candidate:3 1 udp 1686052607 203.0.113.5 40000 typ srflx raddr 192.168.1.20 rport 54321';
+const udpRelay = 'candidate:4 1 udp 41885439 198.51.100.7 50000 typ relay raddr 203.0.113.5 rport 40000';
 
 afterEach(() => vi.useRealTimers());
 
@@ -104,5 +114,76 @@ describe('waitForIceGathering', () => {
     fire!();
     await expect(p).resolves.toBe('timeout');
     expect(timers.clearTimeout).toHaveBeenCalledWith(7);
+  });
+});
+
+describe('waiting for STUN/TURN candidates', () => {
+  it('picks what to wait for from the servers', () => {
+    expect(gatherTarget([])).toBe('host');
+    expect(gatherTarget([{ urls: 'stun:stun.example.org' }])).toBe('srflx');
+    expect(gatherTarget([{ urls: ['stun:s.example', 'turns:t.example:5349'], username: 'u', credential: 'p' }])).toBe(
+      'relay',
+    );
+  });
+
+  it('recognises candidate types', () => {
+    expect(isUdpCandidateOfType({ candidate: udpSrflx }, 'srflx')).toBe(true);
+    expect(isUdpCandidateOfType({ candidate: udpRelay }, 'relay')).toBe(true);
+    expect(isUdpCandidateOfType({ candidate: udpHost }, 'relay')).toBe(false);
+  });
+
+  it('waits past host candidates for a relayed one', async () => {
+    vi.useFakeTimers();
+    const pc = new FakePeer();
+    let outcome: string | null = null;
+    const p = waitForIceGathering(pc, 3000, undefined, 'relay').then((o) => (outcome = o));
+    pc.candidate({ candidate: udpHost });
+    pc.candidate({ candidate: udpSrflx });
+    await Promise.resolve();
+    expect(outcome).toBeNull();
+    pc.candidate({ candidate: udpRelay });
+    await p;
+    expect(outcome).toBe('candidate');
+    expect(pc.listenerCount()).toBe(0);
+  });
+
+  it('gives up on an unreachable server at the timeout', async () => {
+    vi.useFakeTimers();
+    const pc = new FakePeer();
+    const p = waitForIceGathering(pc, 3000, undefined, 'srflx');
+    pc.candidate({ candidate: udpHost });
+    vi.advanceTimersByTime(3000);
+    await expect(p).resolves.toBe('timeout');
+  });
+});
+
+describe('parseIceServers', () => {
+  it('accepts RTCIceServer dictionaries and treats absence as none', () => {
+    expect(parseIceServers(undefined)).toEqual([]);
+    expect(parseIceServers(null)).toEqual([]);
+    expect(
+      parseIceServers([
+        { urls: 'stun:stun.example.org:3478' },
+        { urls: ['turn:t.example?transport=udp', 'turns:t.example:5349'], username: 'u', credential: 'p' },
+      ]),
+    ).toEqual([
+      { urls: 'stun:stun.example.org:3478' },
+      { urls: ['turn:t.example?transport=udp', 'turns:t.example:5349'], username: 'u', credential: 'p' },
+    ]);
+  });
+
+  it('drops unknown fields', () => {
+    expect(parseIceServers([{ urls: 'stun:s.example', extra: 1 }])).toEqual([{ urls: 'stun:s.example' }]);
+  });
+
+  it('says what is wrong', () => {
+    expect(parseIceServers('stun:x')).toMatch(/must be an array/);
+    expect(parseIceServers([42])).toMatch(/ice_servers\[0\] must be an object/);
+    expect(parseIceServers([{ urls: [] }])).toMatch(/urls must be a URL or a non-empty list/);
+    expect(parseIceServers([{ urls: 7 }])).toMatch(/urls must be a URL or a non-empty list/);
+    expect(parseIceServers([{ urls: 'http://x' }])).toMatch(/stun:, stuns:, turn: or turns:/);
+    expect(parseIceServers([{ urls: 'turn:t.example', username: 'u' }])).toMatch(/without username and credential/);
+    expect(parseIceServers([{ urls: 'stun:s', username: 5 }])).toMatch(/username must be a string/);
+    expect(parseIceServers(Array(MAX_ICE_SERVERS + 1).fill({ urls: 'stun:s' }))).toMatch(/more than/);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { VoiceSession, TRANSCRIPT_CHANNEL, type SessionCallbacks } from './session';
-import type { SignalingClient } from './signaling';
+import type { SessionInfo, SignalingClient } from './signaling';
 import type { ConnectionEvent } from './connection';
 import { MicrophoneError } from './media';
 
@@ -64,6 +64,11 @@ class FakePeer {
     this.remoteDescription = d;
     queueMicrotask(() => this.setState('connected'));
   }
+  /** A later candidate (server-reflexive, relayed), as the browser trickles it. */
+  emitCandidate(candidate: string) {
+    this.localDescription = { type: 'offer', sdp: `${this.localDescription?.sdp ?? ''}a=${candidate}\r\n` };
+    this.listeners.get('icecandidate')?.forEach((l) => l({ candidate: { candidate } }));
+  }
   setState(s: RTCPeerConnectionState) {
     this.connectionState = s;
     this.onconnectionstatechange?.();
@@ -74,7 +79,9 @@ class FakePeer {
   }
 }
 
-function setup(opts: { mic?: () => Promise<MediaStream>; signaling?: Partial<SignalingClient> } = {}) {
+function setup(
+  opts: { mic?: () => Promise<MediaStream>; signaling?: Partial<SignalingClient>; iceServers?: RTCIceServer[] } = {},
+) {
   const trackStop = vi.fn();
   const track = { kind: 'audio', stop: trackStop };
   const stream = { getAudioTracks: () => [track], getTracks: () => [track] } as unknown as MediaStream;
@@ -83,7 +90,7 @@ function setup(opts: { mic?: () => Promise<MediaStream>; signaling?: Partial<Sig
   const signaling: SignalingClient = {
     createSession: vi.fn(async () => {
       calls.push('create');
-      return 'sess-1';
+      return { id: 'sess-1', iceServers: opts.iceServers ?? [] };
     }),
     sendOffer: vi.fn(async (id: string) => {
       calls.push(`offer:${id}`);
@@ -101,16 +108,14 @@ function setup(opts: { mic?: () => Promise<MediaStream>; signaling?: Partial<Sig
     onProtocolError: vi.fn(),
     onLocalStream: vi.fn(),
   };
-  const session = new VoiceSession(
-    {
-      signaling,
-      openMicrophone: opts.mic ?? (async () => stream),
-      createPeerConnection: () => pc as unknown as RTCPeerConnection,
-      connectTimeoutMs: 1000,
-    },
-    cb,
-  );
-  return { session, pc, signaling, events, cb, calls, trackStop, stream };
+  const deps = {
+    signaling,
+    openMicrophone: opts.mic ?? (async () => stream),
+    createPeerConnection: vi.fn((_servers: RTCIceServer[]) => pc as unknown as RTCPeerConnection),
+    connectTimeoutMs: 1000,
+  };
+  const session = new VoiceSession(deps, cb);
+  return { session, pc, signaling, events, cb, calls, trackStop, stream, deps };
 }
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
@@ -126,6 +131,26 @@ describe('VoiceSession', () => {
     expect(pc.remoteDescription).toEqual({ type: 'answer', sdp: 'v=0\r\nanswer\r\n' });
     expect(events.map((e) => e.type)).toEqual(['start', 'connected']);
     expect(cb.onLocalStream).toHaveBeenCalledWith(stream);
+    await session.stop();
+  });
+
+  it('uses the ICE servers of the session and waits for a relayed candidate with TURN', async () => {
+    const iceServers = [
+      { urls: 'stun:stun.example.org:3478' },
+      { urls: 'turn:turn.example.org:3478?transport=udp', username: 'u', credential: 'p' },
+    ];
+    const { session, pc, signaling, deps } = setup({ iceServers });
+    const starting = session.start();
+    await flush();
+    expect(deps.createPeerConnection).toHaveBeenCalledWith(iceServers);
+    // The host candidate alone does not reach a browser behind NAT: no offer yet.
+    expect(signaling.sendOffer).not.toHaveBeenCalled();
+    pc.emitCandidate('candidate:3 1 udp 1686052607 203.0.113.5 40000 typ srflx raddr 192.168.1.20 rport 54321');
+    await flush();
+    expect(signaling.sendOffer).not.toHaveBeenCalled();
+    pc.emitCandidate('candidate:4 1 udp 41885439 198.51.100.7 50000 typ relay raddr 203.0.113.5 rport 40000');
+    await starting;
+    expect(signaling.sendOffer).toHaveBeenCalledWith('sess-1', expect.stringContaining('typ relay'), expect.anything());
     await session.stop();
   });
 
@@ -193,7 +218,7 @@ describe('VoiceSession', () => {
     let release: (id: string) => void = () => {};
     const { session, events, calls, pc } = setup({
       signaling: {
-        createSession: () => new Promise<string>((r) => (release = r)),
+        createSession: () => new Promise<SessionInfo>((r) => (release = (id) => r({ id, iceServers: [] }))),
       },
     });
     const starting = session.start();

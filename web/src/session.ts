@@ -2,7 +2,13 @@
 // DataChannel) -> HTTP signaling -> server events. Browser objects are
 // injected so the flow can be driven by fakes in tests.
 import type { ConnectionEvent } from './connection';
-import { waitForIceGathering, DEFAULT_GATHER_TIMEOUT_MS, type IceEventSource } from './ice';
+import {
+  gatherTarget,
+  waitForIceGathering,
+  DEFAULT_GATHER_TIMEOUT_MS,
+  SERVER_GATHER_TIMEOUT_MS,
+  type IceEventSource,
+} from './ice';
 import { encodeClientMessage, parseServerMessage, type ServerEvent } from './protocol';
 import type { SignalingClient } from './signaling';
 
@@ -19,7 +25,9 @@ export interface SessionCallbacks {
 export interface SessionDeps {
   signaling: SignalingClient;
   openMicrophone(): Promise<MediaStream>;
-  createPeerConnection(): RTCPeerConnection;
+  /** With the STUN/TURN servers the server named for this session. */
+  createPeerConnection(iceServers: RTCIceServer[]): RTCPeerConnection;
+  /** Overrides the ICE gathering timeout (1 s, or 3 s with STUN/TURN servers). */
   gatherTimeoutMs?: number;
   /** Give up when ICE/DTLS has not connected this long after the answer. */
   connectTimeoutMs?: number;
@@ -56,7 +64,16 @@ export class VoiceSession {
       this.stream = stream;
       this.cb.onLocalStream?.(stream);
 
-      const pc = this.deps.createPeerConnection();
+      // First the session: it names the STUN/TURN servers the connection needs.
+      const { id, iceServers } = await this.deps.signaling.createSession(this.abort.signal);
+      if (this.closed) {
+        // Stopped while the session was being created: do not leak it.
+        void this.deps.signaling.deleteSession(id).catch(() => undefined);
+        throw new Cancelled();
+      }
+      this.sessionId = id;
+
+      const pc = this.deps.createPeerConnection(iceServers);
       this.pc = pc;
       // The channel must exist before createOffer so the offer carries SCTP.
       const channel = pc.createDataChannel(TRANSCRIPT_CHANNEL, { ordered: true });
@@ -70,17 +87,12 @@ export class VoiceSession {
       pc.ontrack = (e) => this.cb.onRemoteStream?.(e.streams[0] ?? new MediaStream([e.track]));
       pc.onconnectionstatechange = () => this.onPeerState(pc.connectionState);
 
-      const id = await this.deps.signaling.createSession(this.abort.signal);
-      if (this.closed) {
-        // Stopped while the session was being created: do not leak it.
-        void this.deps.signaling.deleteSession(id).catch(() => undefined);
-        throw new Cancelled();
-      }
-      this.sessionId = id;
-
+      const target = gatherTarget(iceServers);
       const gathered = waitForIceGathering(
         pc as unknown as IceEventSource,
-        this.deps.gatherTimeoutMs ?? DEFAULT_GATHER_TIMEOUT_MS,
+        this.deps.gatherTimeoutMs ?? (target === 'host' ? DEFAULT_GATHER_TIMEOUT_MS : SERVER_GATHER_TIMEOUT_MS),
+        undefined,
+        target,
       );
       const offer = await pc.createOffer();
       this.check();

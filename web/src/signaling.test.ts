@@ -20,9 +20,28 @@ describe('signaling client', () => {
   it('creates a session with POST /session and reads the id', async () => {
     const { fn, calls } = fakeFetch(reply(201, '{"id":"abc123"}', 'application/json'));
     const client = createSignalingClient({ fetch: fn });
-    await expect(client.createSession()).resolves.toBe('abc123');
+    await expect(client.createSession()).resolves.toEqual({ id: 'abc123', iceServers: [] });
     expect(calls[0].url).toBe('/session');
     expect(calls[0].init?.method).toBe('POST');
+  });
+
+  it('reads the STUN/TURN servers of the session', async () => {
+    const servers = [
+      { urls: 'stun:stun.example.org:3478' },
+      { urls: 'turn:turn.example.org:3478?transport=udp', username: 'voicedesk', credential: 'p@ss' },
+    ];
+    const { fn } = fakeFetch(reply(201, JSON.stringify({ id: 's', ice_servers: servers }), 'application/json'));
+    await expect(createSignalingClient({ fetch: fn }).createSession()).resolves.toEqual({ id: 's', iceServers: servers });
+  });
+
+  it('rejects malformed STUN/TURN servers with a readable error', async () => {
+    const { fn } = fakeFetch(
+      reply(201, '{"id":"s","ice_servers":{"urls":"stun:x"}}'),
+      reply(201, '{"id":"s","ice_servers":[{"urls":"turn:t.example"}]}'),
+    );
+    const client = createSignalingClient({ fetch: fn });
+    await expect(client.createSession()).rejects.toThrow(/creating a session failed: ice_servers must be an array/);
+    await expect(client.createSession()).rejects.toThrow(/TURN server without username and credential/);
   });
 
   it('posts the offer as application/sdp and returns the answer', async () => {

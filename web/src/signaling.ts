@@ -1,7 +1,9 @@
 // HTTP signaling with `voicedesk up` (same origin):
-//   POST   /session              -> 201 {"id"}
+//   POST   /session              -> 201 {"id", "ice_servers": [RTCIceServer...]}
 //   POST   /session/{id}/offer   body: SDP offer (application/sdp) -> 200 SDP answer
 //   DELETE /session/{id}
+import { parseIceServers } from './ice';
+
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
 export interface SignalingOptions {
@@ -21,8 +23,14 @@ export class SignalingError extends Error {
   }
 }
 
+/** A new server session and the STUN/TURN servers its peer connection should use. */
+export interface SessionInfo {
+  id: string;
+  iceServers: RTCIceServer[];
+}
+
 export interface SignalingClient {
-  createSession(signal?: AbortSignal): Promise<string>;
+  createSession(signal?: AbortSignal): Promise<SessionInfo>;
   sendOffer(id: string, sdp: string, signal?: AbortSignal): Promise<string>;
   deleteSession(id: string): Promise<void>;
 }
@@ -68,10 +76,14 @@ export function createSignalingClient(options: SignalingOptions = {}): Signaling
       } catch {
         throw new SignalingError('creating a session failed: the reply is not JSON', response.status);
       }
-      const id = (body as { id?: unknown } | null)?.id;
+      const reply = body as { id?: unknown; ice_servers?: unknown } | null;
+      const id = reply?.id;
       if (typeof id !== 'string' || id.length === 0)
         throw new SignalingError('creating a session failed: the reply has no session id', response.status);
-      return id;
+      const iceServers = parseIceServers(reply?.ice_servers);
+      if (typeof iceServers === 'string')
+        throw new SignalingError(`creating a session failed: ${iceServers}`, response.status);
+      return { id, iceServers };
     },
 
     async sendOffer(id, sdp, signal) {
