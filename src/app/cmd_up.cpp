@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -101,7 +102,14 @@ int run_up(const util::Config& config) {
       options.ice_servers.size());
   // Speech-to-text is loaded once, before the port opens, and shared by every
   // session through the bounded queue.
-  stt::TranscriptionService transcription(make_transcriber(config), stt::ServiceOptions{});
+  const std::shared_ptr<const stt::Transcriber> transcriber = make_transcriber(config);
+  const auto warm_up_started = std::chrono::steady_clock::now();
+  transcriber->warm_up();
+  spdlog::info(
+      "{} ready ({:.0f} ms warm-up)", transcriber->model_name(),
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - warm_up_started)
+          .count());
+  stt::TranscriptionService transcription(transcriber, stt::ServiceOptions{});
   rtc::Gateway gateway(transcription, options);
   httplib::Server server;  // declared after the gateway, so stopped and destroyed before it
   rtc::install_routes(server, gateway, origins);

@@ -427,6 +427,16 @@ void WhisperTranscriber::release_session(WhisperSession session) const noexcept 
   }
 }
 
+void WhisperTranscriber::warm_up() const {
+  WhisperSession session = acquire_session();
+  const MelSpectrogram mel = mel_.compute(std::vector<float>(kSampleRate, 0.0f), threads_);
+  engine_.encode(session, mel.data, mel.n_frames, 0);
+  session.n_past = 0;
+  const int sot = model_->tokens.sot;
+  engine_.decode(session, {&sot, 1}, false);
+  release_session(std::move(session));
+}
+
 Transcript WhisperTranscriber::transcribe(std::span<const float> audio_16k,
                                           const TranscribeOptions& options) const {
   return transcribe_detailed(audio_16k, options).transcript;

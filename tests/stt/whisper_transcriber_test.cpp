@@ -544,6 +544,15 @@ TEST(WhisperTranscriber, ReusedSessionsGiveTheSameResultsAsNewOnes) {
   EXPECT_EQ(again.transcript.text, first.transcript.text);
 }
 
+TEST(WhisperTranscriber, WarmUpChangesNoResult) {
+  REQUIRE_MICRO_MODEL_AND_JFK();
+  const WhisperTranscriber cold(micro_model(), 2, without_fallback(true));
+  const WhisperTranscriber warm(micro_model(), 2, without_fallback(true));
+  warm.warm_up();
+  EXPECT_EQ(warm.transcribe_detailed(jfk(), {}).windows.at(0).decoding.tokens,
+            cold.transcribe_detailed(jfk(), {}).windows.at(0).decoding.tokens);
+}
+
 TEST(WhisperTranscriber, ConcurrentCallsGiveTheSameResult) {
   REQUIRE_MICRO_MODEL_AND_JFK();
   const WhisperTranscriber transcriber(micro_model(), 2, without_fallback(false));
