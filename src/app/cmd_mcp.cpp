@@ -20,14 +20,13 @@
 namespace voicedesk::app {
 namespace {
 
-// Loads speech-to-text, warms it with a short silence (so the first real call
-// does not pay for page faults and lazy allocations), and registers the
-// transcribe tool.
+// Loads speech-to-text, warms it up (so the first real call does not pay for
+// page faults and lazy allocations), and registers the transcribe tool.
 std::unique_ptr<stt::TranscriptionService> start_transcription(const util::Config& config,
                                                                mcp::Server& server) {
   auto service =
       std::make_unique<stt::TranscriptionService>(make_transcriber(config), stt::ServiceOptions{});
-  service->submit(std::vector<float>(stt::kSampleRate / 2, 0.0f)).get();
+  service->transcriber().warm_up();
   add_transcribe_tool(config, server, *service);
   spdlog::info("mcp: transcribe ready ({})", service->transcriber().model_name());
   return service;

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -40,7 +41,14 @@ int run_up(const util::Config& config) {
       options.ice_servers.size());
   // Speech-to-text is loaded once, before the port opens, and shared by every
   // session through the bounded queue.
-  stt::TranscriptionService transcription(make_transcriber(config), stt::ServiceOptions{});
+  const std::shared_ptr<const stt::Transcriber> transcriber = make_transcriber(config);
+  const auto warm_up_started = std::chrono::steady_clock::now();
+  transcriber->warm_up();
+  spdlog::info(
+      "{} ready ({:.0f} ms warm-up)", transcriber->model_name(),
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - warm_up_started)
+          .count());
+  stt::TranscriptionService transcription(transcriber, stt::ServiceOptions{});
   rtc::Gateway gateway(transcription, options);
   // The MCP tools on the same port (/mcp); transcription shares the sessions' queue.
   mcp::Server mcp_server(mcp_server_info());

@@ -642,9 +642,13 @@ void Session::deliver(PendingTranscripts::Item& item) {
   try {
     const stt::Transcript transcript = item.request.get();
     const auto sent_at = Clock::now();
-    spdlog::info("rtc session {}: transcript {} ({} chars, {:.2f}-{:.2f} s, stt {} ms)", id,
-                 item.id, transcript.text.size(), item.start, item.end,
-                 milliseconds(item.request.time_running()));
+    const stt::Timings& timings = transcript.timings;
+    spdlog::info(
+        "rtc session {}: transcript {} ({} chars, {:.2f}-{:.2f} s, stt {} ms: mel {:.1f}, encode "
+        "{:.1f}, decode {:.1f})",
+        id, item.id, transcript.text.size(), item.start, item.end,
+        milliseconds(item.request.time_running()), timings.mel_ms, timings.encode_ms,
+        timings.decode_ms);
     send({{"type", "transcript"},
           {"id", item.id},
           {"text", transcript.text},

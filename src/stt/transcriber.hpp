@@ -60,6 +60,9 @@ class Transcriber {
                                 const TranscribeOptions& options) const = 0;
   // Human-readable model description, e.g. "whisper ggml-tiny.en.bin" or "pocketsphinx en-us".
   virtual std::string model_name() const = 0;
+  // Touches what the first call would otherwise set up (buffers, caches), so that a server's
+  // first request is as fast as later ones. Optional; does nothing by default.
+  virtual void warm_up() const {}
 };
 
 }  // namespace voicedesk::stt

@@ -214,8 +214,11 @@ class WhisperTranscriber::Run {
       : t_(transcriber),
         model_(*transcriber.model_),
         options_(options),
-        session_(transcriber.engine_.new_session()),
+        session_(transcriber.acquire_session()),
         rng_(transcriber.decode_.seed) {}
+  ~Run() { t_.release_session(std::move(session_)); }
+  Run(const Run&) = delete;
+  Run& operator=(const Run&) = delete;
 
   DetailedTranscript transcribe(std::span<const float> audio) {
     DetailedTranscript result;
@@ -401,6 +404,37 @@ WhisperTranscriber::WhisperTranscriber(std::shared_ptr<const WhisperModel> model
   if (decode_.temperatures.empty()) {
     throw std::invalid_argument("DecodeOptions::temperatures must not be empty");
   }
+}
+
+WhisperSession WhisperTranscriber::acquire_session() const {
+  {
+    std::lock_guard lock(idle_mutex_);
+    if (!idle_sessions_.empty()) {
+      WhisperSession session = std::move(idle_sessions_.back());
+      idle_sessions_.pop_back();
+      return session;
+    }
+  }
+  return engine_.new_session();
+}
+
+void WhisperTranscriber::release_session(WhisperSession session) const noexcept {
+  try {
+    std::lock_guard lock(idle_mutex_);
+    idle_sessions_.push_back(std::move(session));
+  } catch (...) {
+    // Out of memory: the session is simply freed, and the next call makes a new one.
+  }
+}
+
+void WhisperTranscriber::warm_up() const {
+  WhisperSession session = acquire_session();
+  const MelSpectrogram mel = mel_.compute(std::vector<float>(kSampleRate, 0.0f), threads_);
+  engine_.encode(session, mel.data, mel.n_frames, 0);
+  session.n_past = 0;
+  const int sot = model_->tokens.sot;
+  engine_.decode(session, {&sot, 1}, false);
+  release_session(std::move(session));
 }
 
 Transcript WhisperTranscriber::transcribe(std::span<const float> audio_16k,

@@ -524,6 +524,35 @@ TEST(WhisperTranscriber, AudioUnder100MsGivesAnEmptyTranscript) {
   EXPECT_EQ(progress, std::vector<double>{1.0});
 }
 
+TEST(WhisperTranscriber, ReusedSessionsGiveTheSameResultsAsNewOnes) {
+  REQUIRE_MICRO_MODEL_AND_JFK();
+  // Sessions are kept between calls: a later call, after one on other audio (longer, two
+  // windows; shorter; cancelled half way), must not see anything of it.
+  const WhisperTranscriber transcriber(micro_model(), 2, without_fallback(true));
+  const DetailedTranscript first = transcriber.transcribe_detailed(jfk(), {});
+  transcriber.transcribe_detailed(forty_seconds(), {});
+  const std::vector<float> short_clip(jfk().begin(), jfk().begin() + 2 * kSampleRate);
+  transcriber.transcribe_detailed(short_clip, {});
+  std::atomic<bool> cancel{false};
+  TranscribeOptions cancelling;
+  cancelling.cancel = &cancel;
+  cancelling.on_progress = [&](double) { cancel = true; };
+  EXPECT_THROW(transcriber.transcribe_detailed(jfk(), cancelling), Cancelled);
+  const DetailedTranscript again = transcriber.transcribe_detailed(jfk(), {});
+  ASSERT_EQ(again.windows.size(), first.windows.size());
+  EXPECT_EQ(again.windows[0].decoding.tokens, first.windows[0].decoding.tokens);
+  EXPECT_EQ(again.transcript.text, first.transcript.text);
+}
+
+TEST(WhisperTranscriber, WarmUpChangesNoResult) {
+  REQUIRE_MICRO_MODEL_AND_JFK();
+  const WhisperTranscriber cold(micro_model(), 2, without_fallback(true));
+  const WhisperTranscriber warm(micro_model(), 2, without_fallback(true));
+  warm.warm_up();
+  EXPECT_EQ(warm.transcribe_detailed(jfk(), {}).windows.at(0).decoding.tokens,
+            cold.transcribe_detailed(jfk(), {}).windows.at(0).decoding.tokens);
+}
+
 TEST(WhisperTranscriber, ConcurrentCallsGiveTheSameResult) {
   REQUIRE_MICRO_MODEL_AND_JFK();
   const WhisperTranscriber transcriber(micro_model(), 2, without_fallback(false));
