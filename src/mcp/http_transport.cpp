@@ -225,53 +225,53 @@ struct HttpTransport::Impl {
 
   // --- event-stream writing ----------------------------------------------------
 
-  // Writes stream's events after `after` to one HTTP response until the
-  // stream finishes, the producer releases the connection, a newer connection
-  // takes over, or the peer goes away (events then stay for a resume).
+  // Writes stream's events after `after` to sink until the stream finishes,
+  // the producer releases the connection, a newer connection takes over, or
+  // the transport stops: true then. False when the peer went away (the events
+  // stay for a resume). Idle streams get a comment every keepalive, which is
+  // also how a vanished peer is noticed: the write fails.
+  bool pump_events(httplib::DataSink& sink, EventStream& stream, std::uint64_t after,
+                   Session& session, bool with_ids) {
+    const auto write = [&sink](const std::string& text) {
+      return sink.write(text.data(), text.size());
+    };
+    const std::uint64_t generation = stream.claim_writer();
+    auto last_write = Clock::now();
+    while (!stopping && stream.is_current_writer(generation)) {
+      EventStream::Batch batch = stream.wait(after, options.keepalive);
+      for (const EventStream::Event& event : batch.events) {
+        const std::string id =
+            with_ids ? "id: " + event_id(stream.id(), event.sequence) + "\n" : std::string();
+        if (!write("event: message\n" + id + "data: " + event.data + "\n\n")) return false;
+        after = event.sequence;
+        stream.mark_delivered(after);
+        last_write = Clock::now();
+      }
+      if (batch.finished || batch.released) break;
+      if (batch.events.empty() && Clock::now() - last_write >= options.keepalive) {
+        if (!write(": keepalive\n\n")) return false;
+        last_write = Clock::now();
+        session.touch();
+      }
+    }
+    sink.done();
+    return true;
+  }
+
+  // Answers with stream's events after `after`, starting with a priming event:
+  // an id to resume from and the delay before reconnecting.
   void stream_response(httplib::Response& res, std::shared_ptr<EventStream> stream,
-                       std::uint64_t after, std::shared_ptr<Session> session,
-                       std::function<void()> on_end = {}) {
+                       std::uint64_t after, std::shared_ptr<Session> session) {
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");  // reverse proxies: do not buffer events
-    auto provider = [this, stream, after, session](std::size_t, httplib::DataSink& sink) mutable {
-      auto write = [&sink](const std::string& text) {
-        return sink.write(text.data(), text.size());
-      };
-      // Priming event: an id to resume from and the delay before reconnecting.
-      if (!write("id: " + event_id(stream->id(), after) +
-                 "\nretry: " + std::to_string(options.retry.count()) + "\ndata: \n\n")) {
-        return false;
-      }
-      const std::uint64_t generation = stream->claim_writer();
-      auto last_write = Clock::now();
-      while (!stopping && stream->is_current_writer(generation)) {
-        EventStream::Batch batch = stream->wait(after, options.keepalive);
-        for (const EventStream::Event& event : batch.events) {
-          if (!write("event: message\nid: " + event_id(stream->id(), event.sequence) +
-                     "\ndata: " + event.data + "\n\n")) {
-            return false;
-          }
-          after = event.sequence;
-          stream->mark_delivered(after);
-          last_write = Clock::now();
-        }
-        if (batch.finished || batch.released) break;
-        if (batch.events.empty() && Clock::now() - last_write >= options.keepalive) {
-          // Also how a vanished peer is noticed: the write fails.
-          if (!write(": keepalive\n\n")) return false;
-          last_write = Clock::now();
-          session->touch();
-        }
-      }
-      sink.done();
-      return true;
-    };
-    if (on_end) {
-      res.set_chunked_content_provider(kEventStream, std::move(provider),
-                                       [on_end = std::move(on_end)](bool) { on_end(); });
-    } else {
-      res.set_chunked_content_provider(kEventStream, std::move(provider));
-    }
+    res.set_chunked_content_provider(
+        kEventStream, [this, stream, after, session](std::size_t, httplib::DataSink& sink) {
+          const std::string priming = "id: " + event_id(stream->id(), after) +
+                                      "\nretry: " + std::to_string(options.retry.count()) +
+                                      "\ndata: \n\n";
+          if (!sink.write(priming.data(), priming.size())) return false;
+          return pump_events(sink, *stream, after, *session, true);
+        });
   }
 
   // --- Streamable HTTP ---------------------------------------------------------
@@ -468,28 +468,8 @@ struct HttpTransport::Impl {
     res.set_header("Cache-Control", "no-cache");
     auto provider = [this, stream, endpoint, session = http_session->session](
                         std::size_t, httplib::DataSink& sink) {
-      auto write = [&sink](const std::string& text) {
-        return sink.write(text.data(), text.size());
-      };
-      if (!write(endpoint)) return false;
-      std::uint64_t after = 0;
-      auto last_write = Clock::now();
-      while (!stopping) {
-        EventStream::Batch batch = stream->wait(after, options.keepalive);
-        for (const EventStream::Event& event : batch.events) {
-          if (!write("event: message\ndata: " + event.data + "\n\n")) return false;
-          after = event.sequence;
-          last_write = Clock::now();
-        }
-        if (batch.finished) break;
-        if (batch.events.empty() && Clock::now() - last_write >= options.keepalive) {
-          if (!write(": keepalive\n\n")) return false;
-          last_write = Clock::now();
-          session->touch();
-        }
-      }
-      sink.done();
-      return true;
+      if (!sink.write(endpoint.data(), endpoint.size())) return false;
+      return pump_events(sink, *stream, 0, *session, false);
     };
     // The legacy session lives exactly as long as its event stream.
     res.set_chunked_content_provider(kEventStream, std::move(provider),
