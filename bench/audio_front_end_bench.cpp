@@ -15,6 +15,7 @@
 
 #include "audio/front_end.hpp"
 #include "audio/vad.hpp"
+#include "ratio_reporter.hpp"
 
 namespace {
 
@@ -102,45 +103,22 @@ BENCHMARK_CAPTURE(BM_FrontEnd, fast, EndpointMode::Fast)->Unit(benchmark::kMilli
 BENCHMARK_CAPTURE(BM_FrontEnd, classic, EndpointMode::Classic)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_VadOnly)->Unit(benchmark::kMillisecond);
 
-// Prints the console table, then the figures that matter as ratios taken in
-// this same run (the machines are noisy; absolute times are not comparable).
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      const auto it = run.counters.find("streams_per_core");
-      if (it == run.counters.end() || run.error_occurred) continue;
-      // With --benchmark_repetitions the median is the figure to quote.
-      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
-      if (run.run_type == Run::RT_Iteration || median)
-        streams_[run.run_name.str()] = it->second.value;
-    }
-  }
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    const double fast = streams_["BM_FrontEnd/fast"];
-    const double classic = streams_["BM_FrontEnd/classic"];
-    const double vad = streams_["BM_VadOnly"];
-    if (fast <= 0 || vad <= 0) return;
-    std::printf("\nfront-end (fast)    : %8.0f real-time streams per core (goal >= 500: %s)\n",
-                fast, fast >= 500 ? "met" : "NOT met");
-    std::printf("front-end (classic) : %8.0f real-time streams per core\n", classic);
-    std::printf("bare VAD reference  : %8.0f real-time streams per core\n", vad);
-    std::printf("front-end cost / bare VAD cost: %.2f\n", vad / fast);
-  }
-
- private:
-  std::map<std::string, double> streams_;
-};
+// Real-time streams per core, and the front-end against the bare VAD.
+void summarize(std::map<std::string, double>& streams) {
+  const double fast = streams["BM_FrontEnd/fast"];
+  const double classic = streams["BM_FrontEnd/classic"];
+  const double vad = streams["BM_VadOnly"];
+  if (fast <= 0 || vad <= 0) return;
+  std::printf("\nfront-end (fast)    : %8.0f real-time streams per core (goal >= 500: %s)\n", fast,
+              fast >= 500 ? "met" : "NOT met");
+  std::printf("front-end (classic) : %8.0f real-time streams per core\n", classic);
+  std::printf("bare VAD reference  : %8.0f real-time streams per core\n", vad);
+  std::printf("front-end cost / bare VAD cost: %.2f\n", vad / fast);
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
-  RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  return 0;
+  voicedesk::bench::RatioReporter reporter("streams_per_core", summarize);
+  return voicedesk::bench::run_benchmarks(argc, argv, reporter);
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "auth/authenticator.hpp"
+#include "ratio_reporter.hpp"
 
 namespace {
 
@@ -95,48 +96,25 @@ BENCHMARK(BM_RandBytesNonce);
 BENCHMARK(BM_MintToken);
 BENCHMARK(BM_VerifyToken);
 
-// Prints the console table, then the cost of minting and verifying in bare HMACs, taken in this
-// same run (the machines are noisy; absolute rates are not comparable across runs).
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      const auto it = run.counters.find("per_second");
-      if (it == run.counters.end() || run.error_occurred) continue;
-      // With --benchmark_repetitions the median is the figure to quote.
-      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
-      if (run.run_type == Run::RT_Iteration || median)
-        rates_[run.run_name.str()] = it->second.value;
-    }
-  }
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    const double hmac = rates_["BM_BareHmacSha256"];
-    const double nonce = rates_["BM_RandBytesNonce"];
-    const double mint = rates_["BM_MintToken"];
-    const double verify = rates_["BM_VerifyToken"];
-    if (hmac <= 0 || nonce <= 0 || mint <= 0 || verify <= 0) return;
-    std::printf("\nbare HMAC-SHA256 : %9.0f per second per core\n", hmac);
-    std::printf("RAND_bytes(8)    : %9.0f per second per core (%.2f bare HMACs)\n", nonce,
-                hmac / nonce);
-    std::printf("mint token       : %9.0f per second per core (%.2f bare HMACs)\n", mint,
-                hmac / mint);
-    std::printf("verify token     : %9.0f per second per core (%.2f bare HMACs)\n", verify,
-                hmac / verify);
-  }
-
- private:
-  std::map<std::string, double> rates_;
-};
+// The cost of minting and verifying in bare HMACs.
+void summarize(std::map<std::string, double>& rates) {
+  const double hmac = rates["BM_BareHmacSha256"];
+  const double nonce = rates["BM_RandBytesNonce"];
+  const double mint = rates["BM_MintToken"];
+  const double verify = rates["BM_VerifyToken"];
+  if (hmac <= 0 || nonce <= 0 || mint <= 0 || verify <= 0) return;
+  std::printf("\nbare HMAC-SHA256 : %9.0f per second per core\n", hmac);
+  std::printf("RAND_bytes(8)    : %9.0f per second per core (%.2f bare HMACs)\n", nonce,
+              hmac / nonce);
+  std::printf("mint token       : %9.0f per second per core (%.2f bare HMACs)\n", mint,
+              hmac / mint);
+  std::printf("verify token     : %9.0f per second per core (%.2f bare HMACs)\n", verify,
+              hmac / verify);
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
-  RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  return 0;
+  voicedesk::bench::RatioReporter reporter("per_second", summarize);
+  return voicedesk::bench::run_benchmarks(argc, argv, reporter);
 }
