@@ -71,7 +71,17 @@ std::size_t CurlHandle::write_body(char* data, std::size_t size, std::size_t cou
     return 0;  // makes libcurl fail the transfer with CURLE_WRITE_ERROR
   }
   sink.used += bytes;
-  sink.text->append(data, bytes);
+  if (!sink.consumer) {
+    sink.text->append(data, bytes);
+    return bytes;
+  }
+  // Exceptions must not cross libcurl's C frames: keep it for perform().
+  try {
+    sink.consumer(std::string_view(data, bytes));
+  } catch (...) {
+    sink.consumer_error = std::current_exception();
+    return 0;
+  }
   return bytes;
 }
 
@@ -89,13 +99,27 @@ std::size_t CurlHandle::write_header(char* data, std::size_t size, std::size_t c
 }
 
 void CurlHandle::collect_body(std::string& body, std::size_t max_bytes) {
-  body_ = Sink{&body, nullptr, max_bytes, body.size(), false};
+  body_ = Sink{};
+  body_.text = &body;
+  body_.max_bytes = max_bytes;
+  body_.used = body.size();
+  set(CURLOPT_WRITEFUNCTION, &CurlHandle::write_body);
+  set(CURLOPT_WRITEDATA, static_cast<void*>(&body_));
+}
+
+void CurlHandle::stream_body(std::function<void(std::string_view)> consumer,
+                             std::size_t max_bytes) {
+  body_ = Sink{};
+  body_.consumer = std::move(consumer);
+  body_.max_bytes = max_bytes;
   set(CURLOPT_WRITEFUNCTION, &CurlHandle::write_body);
   set(CURLOPT_WRITEDATA, static_cast<void*>(&body_));
 }
 
 void CurlHandle::collect_headers(std::vector<std::string>& headers, std::size_t max_bytes) {
-  headers_ = Sink{nullptr, &headers, max_bytes, 0, false};
+  headers_ = Sink{};
+  headers_.lines = &headers;
+  headers_.max_bytes = max_bytes;
   set(CURLOPT_HEADERFUNCTION, &CurlHandle::write_header);
   set(CURLOPT_HEADERDATA, static_cast<void*>(&headers_));
 }
@@ -109,6 +133,7 @@ void CurlHandle::perform(std::string_view what) {
   error_[0] = '\0';
   const CURLcode code = curl_easy_perform(handle_);
   if (code == CURLE_OK) return;
+  if (body_.consumer_error) std::rethrow_exception(body_.consumer_error);
   std::string message(what);
   if (body_.overflowed) {
     message += ": the answer is larger than the " + std::to_string(body_.max_bytes) + "-byte limit";
@@ -147,7 +172,11 @@ HttpResponse http_request(const HttpRequest& request) {
   curl.set(CURLOPT_MAXREDIRS, static_cast<long>(request.max_redirects));
   curl.set(CURLOPT_ACCEPT_ENCODING, "");  // whatever libcurl can decode
   curl.set_timeout(request.timeout);
-  curl.collect_body(response.body, request.max_response_bytes);
+  if (request.on_body) {
+    curl.stream_body(request.on_body, request.max_response_bytes);
+  } else {
+    curl.collect_body(response.body, request.max_response_bytes);
+  }
   curl.collect_headers(header_lines, 64u << 10);
 
   CurlList headers;

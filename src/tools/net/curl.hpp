@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <exception>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -57,6 +59,10 @@ class CurlHandle {
   // The response body (or, for IMAP, the server's answer) goes to body; the
   // transfer fails once it would exceed max_bytes.
   void collect_body(std::string& body, std::size_t max_bytes);
+  // The response body goes to consumer chunk by chunk as it arrives (an event
+  // stream), max_bytes in all. An exception from consumer ends the transfer
+  // and comes out of perform().
+  void stream_body(std::function<void(std::string_view)> consumer, std::size_t max_bytes);
   // Response header lines go to headers, within max_bytes in all.
   void collect_headers(std::vector<std::string>& headers, std::size_t max_bytes);
   // Overall time limit for the transfer, including connecting.
@@ -71,6 +77,8 @@ class CurlHandle {
  private:
   struct Sink {
     std::string* text = nullptr;
+    std::function<void(std::string_view)> consumer;
+    std::exception_ptr consumer_error;
     std::vector<std::string>* lines = nullptr;
     std::size_t max_bytes = 0;
     std::size_t used = 0;
@@ -96,6 +104,9 @@ struct HttpRequest {
   std::chrono::milliseconds timeout{15000};
   std::size_t max_response_bytes = 4u << 20;
   int max_redirects = 5;  // followed only to http(s)
+  // When set, the body is handed here as it arrives instead of being kept in
+  // HttpResponse::body (server-sent events, long answers).
+  std::function<void(std::string_view)> on_body;
 };
 
 struct HttpResponse {

@@ -100,6 +100,24 @@ TEST_F(CurlTest, RefusesAnswersOverTheLimit) {
   }
 }
 
+TEST_F(CurlTest, StreamsBodiesToAConsumer) {
+  HttpRequest request;
+  request.url = url("/big");
+  std::size_t received = 0;
+  request.on_body = [&](std::string_view chunk) { received += chunk.size(); };
+  const HttpResponse response = http_request(request);
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(received, 100000u);
+  EXPECT_TRUE(response.body.empty());
+}
+
+TEST_F(CurlTest, AConsumersExceptionEndsTheTransferAndComesOut) {
+  HttpRequest request;
+  request.url = url("/big");
+  request.on_body = [](std::string_view) { throw std::logic_error("enough"); };
+  EXPECT_THROW(http_request(request), std::logic_error);
+}
+
 TEST_F(CurlTest, ReportsUnreachableServers) {
   HttpRequest request;
   request.url = "http://127.0.0.1:1/";
