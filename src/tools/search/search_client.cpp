@@ -178,12 +178,14 @@ void add_duckduckgo_topic(const json& topic, HitList& hits) {
   hits.add(std::move(title), string_field(topic, "FirstURL"), std::move(snippet));
 }
 
-void add_duckduckgo_topics(const json& topics, HitList& hits) {
-  if (!topics.is_array()) return;
+// Topics come in named groups of topics; DuckDuckGo nests them one level,
+// and deeper nesting (a hostile answer) is ignored rather than recursed into.
+void add_duckduckgo_topics(const json& topics, HitList& hits, int depth = 0) {
+  if (!topics.is_array() || depth > 2) return;
   for (const json& topic : topics) {
     if (!topic.is_object()) continue;
     if (const auto group = topic.find("Topics"); group != topic.end()) {
-      add_duckduckgo_topics(*group, hits);  // a named group of topics
+      add_duckduckgo_topics(*group, hits, depth + 1);
     } else {
       add_duckduckgo_topic(topic, hits);
     }
