@@ -5,6 +5,7 @@
 #include "app/commands.hpp"
 #include "app/settings.hpp"
 #include "tools/transcribe_tool.hpp"
+#include "util/rate_limit_config.hpp"
 
 namespace voicedesk::app {
 namespace {
@@ -44,7 +45,8 @@ void add_transcribe_tool(const util::Config& config, mcp::Server& server,
   for (const std::string& dir : split_list(config.get("VOICEDESK_MCP_ALLOWED_DIRS")))
     options.allowed_dirs.emplace_back(dir);
   options.max_audio_bytes = kMaxAudioBytes;
-  options.limiter = rate_limiter(config, "transcribe", "VOICEDESK_STT_RATE", "VOICEDESK_STT_BURST");
+  options.limiter = util::configured_rate_limiter(config, "transcribe", "VOICEDESK_STT_RATE",
+                                                  "VOICEDESK_STT_BURST");
   server.add_tool(tools::make_transcribe_tool(service, std::move(options)));
 }
 

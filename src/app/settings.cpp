@@ -155,18 +155,6 @@ std::vector<std::string> allowed_origins(const util::Config& config, const std::
   return origins;
 }
 
-std::shared_ptr<util::TokenBucket> rate_limiter(const util::Config& config, const std::string& name,
-                                                const char* rate_key, const char* burst_key) {
-  util::TokenBucketOptions options;
-  options.rate_per_second = config.get_number(rate_key);
-  options.burst = static_cast<double>(config.get_int(burst_key));
-  options.mode = config.get("VOICEDESK_RATE_LIMIT_MODE") == "hard"
-                     ? util::TokenBucketOptions::Mode::hard_fail
-                     : util::TokenBucketOptions::Mode::soft_wait;
-  options.max_wait = std::chrono::milliseconds(config.get_int("VOICEDESK_RATE_LIMIT_MAX_WAIT_MS"));
-  return std::make_shared<util::TokenBucket>(name, options);
-}
-
 auth::Mode auth_mode(const util::Config& config) {
   // The config layer only lets the enum's choices through.
   return auth::parse_mode(config.get("VOICEDESK_AUTH")).value();

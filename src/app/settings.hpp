@@ -34,11 +34,6 @@ std::vector<std::string> split_list(const std::string& text);
 // by default the listen address itself (and localhost for 127.0.0.1).
 std::vector<std::string> allowed_origins(const util::Config& config, const std::string& listen);
 
-// A token bucket named after a tool, rate and burst from the given keys, mode
-// and maximum wait from VOICEDESK_RATE_LIMIT_*.
-std::shared_ptr<util::TokenBucket> rate_limiter(const util::Config& config, const std::string& name,
-                                                const char* rate_key, const char* burst_key);
-
 // Service authentication. The secret is VOICEDESK_AUTH_SECRET when set, else the secret file
 // (VOICEDESK_AUTH_SECRET_FILE or the default path), created on first use; throws
 // auth::SecretError when it cannot be used.

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "util/config_error.hpp"
+#include "util/rate_limit_config.hpp"
 
 namespace voicedesk::tools::search {
 namespace {
@@ -108,14 +109,8 @@ SearchOptions search_options(const util::Config& config) {
                          : parse_provider(provider).value();  // the enum lets only these through
   options.timeout = std::chrono::milliseconds(config.get_int("VOICEDESK_SEARCH_TIMEOUT_MS"));
 
-  util::TokenBucketOptions limit;
-  limit.rate_per_second = config.get_number("VOICEDESK_SEARCH_RATE");
-  limit.burst = static_cast<double>(config.get_int("VOICEDESK_SEARCH_BURST"));
-  limit.mode = config.get("VOICEDESK_RATE_LIMIT_MODE") == "hard"
-                   ? util::TokenBucketOptions::Mode::hard_fail
-                   : util::TokenBucketOptions::Mode::soft_wait;
-  limit.max_wait = std::chrono::milliseconds(config.get_int("VOICEDESK_RATE_LIMIT_MAX_WAIT_MS"));
-  options.limiter = std::make_shared<util::TokenBucket>("web search", limit);
+  options.limiter = util::configured_rate_limiter(config, "web search", "VOICEDESK_SEARCH_RATE",
+                                                  "VOICEDESK_SEARCH_BURST");
   return options;
 }
 
