@@ -194,6 +194,23 @@ std::vector<ConfigKey> build_schema() {
                       "60; its README says 5)",
        .min = 1,
        .max = 3600},
+      // Calendar tools (create_calendar_event, load_calendar_events).
+      {.name = "VOICEDESK_TIMEZONE",
+       .description = "IANA time zone of calendar dates and times, e.g. Europe/Berlin; empty: "
+                      "TZ, else the zone /etc/localtime names, else UTC"},
+      {.name = "VOICEDESK_CALENDAR_FILE",
+       .type = ValueType::Path,
+       .description = "Local .ics calendar used when no calendar service is configured or it "
+                      "fails; empty: $XDG_DATA_HOME/voicedesk/calendar.ics, else "
+                      "~/.local/share/voicedesk/calendar.ics"},
+      {.name = "VOICEDESK_CALENDAR_ORGANIZER",
+       .description = "E-mail address written as ORGANIZER of created events; empty: none"},
+      {.name = "VOICEDESK_CALDAV_URL",
+       .type = ValueType::Url,
+       .description = "CalDAV calendar collection URL for calendar events, e.g. "
+                      "https://dav.example.com/user/calendar/; empty: the local calendar file"},
+      {.name = "VOICEDESK_CALDAV_USERNAME", .description = "CalDAV user name (HTTP Basic auth)"},
+      {.name = "VOICEDESK_CALDAV_PASSWORD", .description = "CalDAV password", .secret = true},
       // The keys below keep the names AI-RTC-Agent used, so its existing .env files work as is.
       {.name = "MAIL_HOST", .description = "SMTP server host name"},
       {.name = "MAIL_PORT",
