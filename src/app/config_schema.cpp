@@ -211,6 +211,14 @@ std::vector<ConfigKey> build_schema() {
                       "https://dav.example.com/user/calendar/; empty: the local calendar file"},
       {.name = "VOICEDESK_CALDAV_USERNAME", .description = "CalDAV user name (HTTP Basic auth)"},
       {.name = "VOICEDESK_CALDAV_PASSWORD", .description = "CalDAV password", .secret = true},
+      {.name = "GOOGLE_CALENDAR_TOKEN_FILE",
+       .type = ValueType::Path,
+       .description = "Google Calendar OAuth token file (authorized-user JSON with refresh_token; "
+                      "refreshed tokens are written back, mode 0600); when set, events go to "
+                      "Google Calendar before CalDAV"},
+      {.name = "VOICEDESK_GOOGLE_CALENDAR_API_URL",
+       .type = ValueType::Url,
+       .description = "Google Calendar API base URL; empty: https://www.googleapis.com/calendar/v3"},
       // The keys below keep the names AI-RTC-Agent used, so its existing .env files work as is.
       {.name = "MAIL_HOST", .description = "SMTP server host name"},
       {.name = "MAIL_PORT",

@@ -232,6 +232,13 @@ CalendarService::CalendarService(const util::Config& config, Clock now)
   const std::string& zone_name = config.get("VOICEDESK_TIMEZONE");
   zone_ = zone_name.empty() ? TimeZone::system_default() : TimeZone::find(zone_name);
   if (!zone_) zone_error_ = "VOICEDESK_TIMEZONE: unknown time zone \"" + zone_name + "\"";
+  if (config.is_set("GOOGLE_CALENDAR_TOKEN_FILE")) {
+    GoogleCalendarSettings google{.token_file = config.get("GOOGLE_CALENDAR_TOKEN_FILE")};
+    if (config.is_set("VOICEDESK_GOOGLE_CALENDAR_API_URL")) {
+      google.api_url = config.get("VOICEDESK_GOOGLE_CALENDAR_API_URL");
+    }
+    google_ = std::make_unique<GoogleCalendarClient>(std::move(google), now_);
+  }
   if (config.is_set("VOICEDESK_CALDAV_URL")) {
     caldav_.emplace(CalDavSettings{.collection_url = config.get("VOICEDESK_CALDAV_URL"),
                                    .username = config.get("VOICEDESK_CALDAV_USERNAME"),
@@ -302,8 +309,17 @@ ToolResult CalendarService::create_event(const json& arguments) const {
   const std::string ics = to_ical_string(calendar.get());
 
   std::string provider = "ics_fallback";
+  json google_event = nullptr;
   json fallback_reason = nullptr;
-  if (caldav_) {
+  if (google_) {
+    try {
+      google_event = google_->create(event, event_zone);
+      provider = "google";
+    } catch (const CalendarError& e) {
+      fallback_reason = std::string("Google Calendar failed (") + e.what() +
+                        "); the event was saved to the local calendar file instead";
+    }
+  } else if (caldav_) {
     try {
       caldav_->create(event.uid, ics);
       provider = "caldav";
@@ -313,8 +329,8 @@ ToolResult CalendarService::create_event(const json& arguments) const {
     }
   } else {
     fallback_reason =
-        "no calendar service is configured (VOICEDESK_CALDAV_URL); the event was saved to the "
-        "local calendar file";
+        "no calendar service is configured (GOOGLE_CALENDAR_TOKEN_FILE or VOICEDESK_CALDAV_URL); "
+        "the event was saved to the local calendar file";
   }
   if (provider == "ics_fallback") {
     try {
@@ -333,14 +349,15 @@ ToolResult CalendarService::create_event(const json& arguments) const {
   const json event_view =
       occurrences.empty() ? json::object() : event_json(occurrences.front(), provider);
 
-  std::string text =
-      "Created \"" + event.title + "\" from " + event_view.value("start", "") + " to " +
-      event_view.value("end", "") +
-      (provider == "caldav" ? " on the CalDAV calendar." : " in the local calendar file.");
+  std::string text = "Created \"" + event.title + "\" from " + event_view.value("start", "") +
+                     " to " + event_view.value("end", "") +
+                     (provider == "google"   ? " on Google Calendar."
+                      : provider == "caldav" ? " on the CalDAV calendar."
+                                             : " in the local calendar file.");
   if (fallback_reason.is_string()) text += " Note: " + fallback_reason.get<std::string>() + ".";
   ToolResult result = ToolResult::text(std::move(text));
   result.structured = {{"provider", provider},
-                       {"google_event", nullptr},
+                       {"google_event", google_event},
                        {"ics", ics},
                        {"fallback_reason", fallback_reason},
                        {"event", event_view}};
@@ -357,7 +374,17 @@ ToolResult CalendarService::load_events(const json& arguments) const {
 
   std::vector<SourcedOccurrence> found;
   json warnings = json::array();
-  if (caldav_ && arguments.value("include_google", true)) {
+  const bool include_service = arguments.value("include_google", true);
+  if (google_ && include_service) {
+    try {
+      for (Occurrence& occurrence : google_->list(window, calendar_zone)) {
+        found.push_back({std::move(occurrence), "google"});
+      }
+    } catch (const CalendarError& e) {
+      warnings.push_back(std::string("Google Calendar not read: ") + e.what());
+    }
+  }
+  if (caldav_ && include_service) {
     try {
       for (const std::string& data : caldav_->query(window.start, window.end)) {
         add_occurrences(parse_ical(data, "CalDAV calendar-data").get(), window, calendar_zone,
@@ -422,7 +449,8 @@ std::vector<Tool> CalendarService::tools() {
   create.title = "Create a calendar event";
   create.description =
       "Create an event at a local date and time for a duration, with optional description and "
-      "attendees (e-mail addresses). Saved to the configured calendar (CalDAV), else to the local "
+      "attendees (e-mail addresses). Saved to the configured calendar (Google Calendar or CalDAV), "
+      "else to the local "
       "calendar file; returns the provider used and the event as iCalendar (.ics) text.";
   create.input_schema = create_input_schema();
   create.output_schema = create_output_schema();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tools/calendar/caldav.hpp"
+#include "tools/calendar/google_calendar.hpp"
 #include "tools/calendar/ical.hpp"
 #include "tools/calendar/local_calendar.hpp"
 #include "tools/tool.hpp"
@@ -17,20 +18,22 @@ namespace voicedesk::tools::calendar {
 
 // The calendar tools, as AI-RTC-Agent named them:
 //  - create_calendar_event(title, date, time, duration_minutes, description,
-//    attendees[, timezone]) -> {provider: "caldav"|"ics_fallback", ics,
+//    attendees[, timezone]) -> {provider: "google"|"caldav"|"ics_fallback", ics,
 //    google_event, fallback_reason, event}
 //  - load_calendar_events(scope, ics_content, include_google) ->
 //    {events: [{title,start,end,description,attendees,source,all_day,uid}],
 //    scope: {start,end,timezone}, warnings}
-// Events go to the CalDAV collection when VOICEDESK_CALDAV_URL is set, else
-// (or when that fails) to the local .ics file. Times are wall-clock times in
+// Events go to Google Calendar when GOOGLE_CALENDAR_TOKEN_FILE is set, else to
+// the CalDAV collection when VOICEDESK_CALDAV_URL is set, else (or when that
+// fails) to the local .ics file. Times are wall-clock times in
 // VOICEDESK_TIMEZONE (default: the system's zone).
 class CalendarService {
  public:
   using Clock = std::function<std::chrono::system_clock::time_point()>;
 
   // Reads VOICEDESK_TIMEZONE, VOICEDESK_CALENDAR_FILE, VOICEDESK_CALENDAR_ORGANIZER
-  // and VOICEDESK_CALDAV_URL/_USERNAME/_PASSWORD. Contacts nothing yet.
+  // VOICEDESK_CALDAV_URL/_USERNAME/_PASSWORD, GOOGLE_CALENDAR_TOKEN_FILE and
+  // VOICEDESK_GOOGLE_CALENDAR_API_URL. Contacts nothing yet.
   explicit CalendarService(
       const util::Config& config, Clock now = [] { return std::chrono::system_clock::now(); });
 
@@ -51,6 +54,7 @@ class CalendarService {
   std::string zone_error_;  // why VOICEDESK_TIMEZONE is unusable, when it is
   std::string organizer_;
   LocalCalendarFile local_;
+  std::unique_ptr<GoogleCalendarClient> google_;  // holds a mutex: not movable
   std::optional<CalDavClient> caldav_;
 };
 

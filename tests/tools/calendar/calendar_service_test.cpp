@@ -193,9 +193,9 @@ TEST_F(CalendarTools, MergesIcsContentWithTheCalendarSortedByStart) {
 }
 
 TEST_F(CalendarTools, ConcurrentWritersFromThreadsAndProcessesKeepTheFileValid) {
-  constexpr int kThreads = 4;
-  constexpr int kProcesses = 3;
-  constexpr int kEach = 5;
+  constexpr int kThreads = 3;
+  constexpr int kProcesses = 2;
+  constexpr int kEach = 4;
   auto write_events = [&](const std::string& who) {
     CalendarService service = make_service();
     const auto tools = service.tools();

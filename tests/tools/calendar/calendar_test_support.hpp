@@ -21,7 +21,8 @@ inline util::Config calendar_config(
   std::vector<util::ConfigKey> schema;
   for (const char* name :
        {"VOICEDESK_TIMEZONE", "VOICEDESK_CALENDAR_FILE", "VOICEDESK_CALENDAR_ORGANIZER",
-        "VOICEDESK_CALDAV_URL", "VOICEDESK_CALDAV_USERNAME", "VOICEDESK_CALDAV_PASSWORD"}) {
+        "VOICEDESK_CALDAV_URL", "VOICEDESK_CALDAV_USERNAME", "VOICEDESK_CALDAV_PASSWORD",
+        "GOOGLE_CALENDAR_TOKEN_FILE", "VOICEDESK_GOOGLE_CALENDAR_API_URL"}) {
     schema.push_back({.name = name});
   }
   util::Config config(std::move(schema));
