@@ -224,6 +224,31 @@ std::vector<ConfigKey> build_schema() {
                       "60; its README says 5)",
        .min = 1,
        .max = 3600},
+      // Calendar tools (create_calendar_event, load_calendar_events).
+      {.name = "VOICEDESK_TIMEZONE",
+       .description = "IANA time zone of calendar dates and times, e.g. Europe/Berlin; empty: "
+                      "TZ, else the zone /etc/localtime names, else UTC"},
+      {.name = "VOICEDESK_CALENDAR_FILE",
+       .type = ValueType::Path,
+       .description = "Local .ics calendar used when no calendar service is configured or it "
+                      "fails; empty: $XDG_DATA_HOME/voicedesk/calendar.ics, else "
+                      "~/.local/share/voicedesk/calendar.ics"},
+      {.name = "VOICEDESK_CALENDAR_ORGANIZER",
+       .description = "E-mail address written as ORGANIZER of created events; empty: none"},
+      {.name = "VOICEDESK_CALDAV_URL",
+       .type = ValueType::Url,
+       .description = "CalDAV calendar collection URL for calendar events, e.g. "
+                      "https://dav.example.com/user/calendar/; empty: the local calendar file"},
+      {.name = "VOICEDESK_CALDAV_USERNAME", .description = "CalDAV user name (HTTP Basic auth)"},
+      {.name = "VOICEDESK_CALDAV_PASSWORD", .description = "CalDAV password", .secret = true},
+      {.name = "GOOGLE_CALENDAR_TOKEN_FILE",
+       .type = ValueType::Path,
+       .description = "Google Calendar OAuth token file (authorized-user JSON with refresh_token; "
+                      "refreshed tokens are written back, mode 0600); when set, events go to "
+                      "Google Calendar before CalDAV"},
+      {.name = "VOICEDESK_GOOGLE_CALENDAR_API_URL",
+       .type = ValueType::Url,
+       .description = "Google Calendar API base URL; empty: https://www.googleapis.com/calendar/v3"},
       // The keys below keep the names AI-RTC-Agent used, so its existing .env files work as is.
       {.name = "MAIL_HOST", .description = "SMTP server host name"},
       {.name = "MAIL_PORT",
