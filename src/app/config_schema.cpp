@@ -266,6 +266,43 @@ std::vector<ConfigKey> build_schema() {
        .type = ValueType::Path,
        .description = "Gmail API OAuth token file"},
       {.name = "GMAIL_SENDER", .description = "Sender address for mail sent through the Gmail API"},
+      // Mail reading (list_inbox, read_email, reply_to_email): IMAP when VOICEDESK_IMAP_URL is
+      // set, else the Gmail API when GMAIL_TOKEN_FILE is.
+      {.name = "VOICEDESK_IMAP_URL",
+       .description = "IMAP mailbox the mail tools read, imaps://HOST[:993]/INBOX (TLS) or "
+                      "imap://HOST[:143]/INBOX (STARTTLS required unless the host is loopback or "
+                      "VOICEDESK_IMAP_ALLOW_PLAIN is true); empty: use the Gmail API if "
+                      "GMAIL_TOKEN_FILE is set"},
+      {.name = "VOICEDESK_IMAP_USERNAME",
+       .description = "IMAP login user name; empty: MAIL_USERNAME"},
+      {.name = "VOICEDESK_IMAP_PASSWORD",
+       .description = "IMAP login password; empty: MAIL_PASSWORD",
+       .secret = true},
+      {.name = "VOICEDESK_IMAP_CA_FILE",
+       .type = ValueType::Path,
+       .description = "CA certificates (PEM) to trust for the IMAP server besides the system's"},
+      {.name = "VOICEDESK_IMAP_ALLOW_PLAIN",
+       .type = ValueType::Bool,
+       .default_value = "false",
+       .description = "Allow imap:// without TLS to a host that is not loopback (the password "
+                      "then travels in clear)"},
+      {.name = "VOICEDESK_GMAIL_API_URL",
+       .type = ValueType::Url,
+       .default_value = "https://gmail.googleapis.com",
+       .description = "Base URL of the Gmail API"},
+      {.name = "VOICEDESK_GMAIL_RATE",
+       .type = ValueType::Number,
+       .default_value = "0.5",
+       .description = "Mail tool calls through the Gmail API allowed per second (token bucket); "
+                      "0: unlimited",
+       .min = 0,
+       .max = 10000},
+      {.name = "VOICEDESK_GMAIL_BURST",
+       .type = ValueType::Int,
+       .default_value = "3",
+       .description = "Mail tool calls through the Gmail API allowed at once after a quiet period",
+       .min = 1,
+       .max = 10000},
       {.name = "OPENAI_API_KEY", .description = "OpenAI API key", .secret = true},
       {.name = "OLLAMA_BASE_URL",
        .type = ValueType::Url,
