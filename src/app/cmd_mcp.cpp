@@ -11,6 +11,7 @@
 #include "app/mcp_endpoint.hpp"
 #include "app/settings.hpp"
 #include "app/shutdown_on_signal.hpp"
+#include "app/workspace_tools.hpp"
 #include "mcp/conformance_fixtures.hpp"
 #include "mcp/server.hpp"
 #include "mcp/stdio_transport.hpp"
@@ -84,9 +85,11 @@ int serve_http(const util::Config& config, mcp::Server& server,
 }  // namespace
 
 int run_mcp(const util::Config& config, const McpRequest& request) {
-  // Declared first so it outlives the tool that uses it.
+  // Declared first so they outlive the tools that use them.
   std::unique_ptr<stt::TranscriptionService> transcription;
+  const WorkspaceTools workspace(config);
   mcp::Server server(mcp_server_info());
+  workspace.add_to(server);
   if (request.conformance_fixtures) mcp::register_conformance_fixtures(server);
   if (request.bench_tools) server.add_tool(tools::make_echo_tool());
   if (request.stdio) {

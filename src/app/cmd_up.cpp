@@ -15,6 +15,7 @@
 #include "app/mcp_endpoint.hpp"
 #include "app/settings.hpp"
 #include "app/shutdown_on_signal.hpp"
+#include "app/workspace_tools.hpp"
 #include "rtc/gateway.hpp"
 #include "rtc/routes.hpp"
 #include "stt/transcription_service.hpp"
@@ -51,7 +52,9 @@ int run_up(const util::Config& config) {
   stt::TranscriptionService transcription(transcriber, stt::ServiceOptions{});
   rtc::Gateway gateway(transcription, options);
   // The MCP tools on the same port (/mcp); transcription shares the sessions' queue.
+  const WorkspaceTools workspace(config);
   mcp::Server mcp_server(mcp_server_info());
+  workspace.add_to(mcp_server);
   if (config.get("VOICEDESK_STT") == "local")
     add_transcribe_tool(config, mcp_server, transcription);
   McpEndpoint mcp_endpoint(config, mcp_server, listen_text);

@@ -1,0 +1,57 @@
+#include "app/workspace_tools.hpp"
+
+#include "tools/calendar/calendar_service.hpp"
+#include "tools/draft/draft_reply.hpp"
+#include "tools/mail/mail_sender.hpp"
+#include "tools/mail/read_tools.hpp"
+#include "tools/mail/send_tool.hpp"
+#include "tools/search/search_tools.hpp"
+
+namespace voicedesk::app {
+namespace {
+
+// A tool whose service is not configured: listed like the real one, so
+// clients and prompts see the same tools everywhere, and answering with what
+// to set.
+tools::Tool needs_configuration(tools::ToolSpec spec, std::string message) {
+  return {std::move(spec), [message = std::move(message)](const nlohmann::json&, tools::ToolContext&)
+                               -> tools::ToolResult { throw tools::ToolError(message); }};
+}
+
+}  // namespace
+
+WorkspaceTools::WorkspaceTools(const util::Config& config) {
+  tools::mail::SendFunction send;
+  if (tools::mail::MailSender::configured(config)) {
+    mail_sender_ = std::make_unique<tools::mail::MailSender>(config);
+    for (auto& tool : mail_sender_->tools()) tools_.push_back(std::move(tool));
+    send = [sender = mail_sender_.get()](const tools::mail::OutgoingMail& mail) {
+      const tools::mail::OutboxEntry queued = sender->enqueue(mail);
+      const auto settled = sender->wait(queued.id, sender->options().tool_wait);
+      return tools::mail::outbox_entry_json(settled.value_or(queued));
+    };
+  } else {
+    const std::string message =
+        "sending mail is not configured: set MAIL_HOST (and MAIL_PORT, MAIL_USERNAME, "
+        "MAIL_PASSWORD, MAIL_ENCRYPTION, MAIL_FROM_ADDRESS)";
+    for (auto spec : tools::mail::send_tool_specs()) {
+      tools_.push_back(needs_configuration(std::move(spec), message));
+    }
+    send = [message](const tools::mail::OutgoingMail&) -> nlohmann::json {
+      throw tools::ToolError(message);
+    };
+  }
+  for (auto& tool : tools::mail::make_read_tools(config, send)) tools_.push_back(std::move(tool));
+  tools_.push_back(tools::draft::make_draft_reply_tool());
+  calendar_ = std::make_unique<tools::calendar::CalendarService>(config);
+  for (auto& tool : calendar_->tools()) tools_.push_back(std::move(tool));
+  for (auto& tool : tools::search::make_search_tools(config)) tools_.push_back(std::move(tool));
+}
+
+WorkspaceTools::~WorkspaceTools() = default;
+
+void WorkspaceTools::add_to(mcp::Server& server) const {
+  for (const auto& tool : tools_) server.add_tool(tool);
+}
+
+}  // namespace voicedesk::app
