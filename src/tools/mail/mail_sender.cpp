@@ -101,6 +101,10 @@ std::optional<OutboxEntry> MailSender::wait(std::int64_t id,
   return outbox_->wait(id, timeout);
 }
 
+int MailSender::pending() const {
+  return outbox_->pending();
+}
+
 std::vector<Tool> MailSender::tools() {
   return {make_send_email_tool(*this), make_outbox_status_tool(*this)};
 }

@@ -56,6 +56,8 @@ class MailSender {
   std::optional<OutboxEntry> status(std::int64_t id) const;
   // Waits up to timeout for delivery or a first failure (Outbox::wait).
   std::optional<OutboxEntry> wait(std::int64_t id, std::chrono::milliseconds timeout) const;
+  // Mails neither sent nor failed yet.
+  int pending() const;
 
   const std::string& sender() const { return options_.from; }
   const MailSenderOptions& options() const { return options_; }
