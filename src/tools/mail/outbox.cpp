@@ -205,7 +205,9 @@ Outbox::Outbox(std::filesystem::path path, DeliverFunction deliver, RetryPolicy 
     : path_(std::move(path)), deliver_(std::move(deliver)), policy_(policy) {
   std::error_code error;
   if (path_.has_parent_path()) {
-    std::filesystem::create_directories(path_.parent_path(), error);
+    if (std::filesystem::create_directories(path_.parent_path(), error)) {
+      std::filesystem::permissions(path_.parent_path(), std::filesystem::perms::owner_all, error);
+    }
     if (error)
       throw OutboxError("cannot create " + path_.parent_path().string() + ": " + error.message());
   }
@@ -333,6 +335,13 @@ void Outbox::recover_interrupted() {
   }
 }
 
+void Outbox::delete_old_finished() {
+  Statement remove(db_->get(),
+                   "DELETE FROM outbox WHERE state IN ('sent', 'failed') AND updated_at < ?");
+  remove.bind(1, to_ms(Clock::now() - kKeepFinished));
+  remove.step();
+}
+
 std::optional<Outbox::Claim> Outbox::claim_due(Clock::time_point& next_due) {
   const std::int64_t now = to_ms(Clock::now());
   Transaction transaction(db_->get());
@@ -404,6 +413,7 @@ void Outbox::run_worker() {
       if (!have_lock && try_take_lock()) {
         have_lock = true;
         recover_interrupted();
+        delete_old_finished();
       }
       if (have_lock) {
         Clock::time_point due = Clock::time_point::max();

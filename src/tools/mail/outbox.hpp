@@ -65,11 +65,16 @@ namespace voicedesk::tools::mail {
 // outbox without the lock still enqueues; the owner's worker finds those rows
 // within poll_interval.
 //
+// Retention. Sent and failed rows are kept for status queries and deleted
+// kKeepFinished after their last change, when a deliverer takes the lock.
+//
 // Shutdown. The destructor stops the worker and joins it. An SMTP session that
 // has not begun sending message data is abandoned (nothing reaches the
 // server; the row goes back to queued); one that has runs to its end,
 // bounded by the SMTP timeout, so shutdown itself never creates the
 // duplicate window.
+
+inline constexpr std::chrono::hours kKeepFinished{24 * 30};
 
 enum class OutboxState { queued, sending, sent, failed };
 const char* to_string(OutboxState state);
@@ -105,7 +110,7 @@ using DeliverFunction = std::function<void(const SmtpMessage&, const std::atomic
 
 class Outbox {
  public:
-  // Opens (creating, mode 0600, parent directories 0700) the database and
+  // Opens (creating, mode 0600, a missing parent directory 0700) the database and
   // starts the worker. Throws OutboxError.
   Outbox(std::filesystem::path path, DeliverFunction deliver, RetryPolicy policy = {});
   ~Outbox();
@@ -133,6 +138,7 @@ class Outbox {
   void run_worker();
   bool try_take_lock();
   void recover_interrupted();
+  void delete_old_finished();
   std::optional<Claim> claim_due(std::chrono::system_clock::time_point& next_due);
   void record_result(const Claim& claim, const SmtpError* error);
 

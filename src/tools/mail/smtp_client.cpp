@@ -158,6 +158,12 @@ void send_smtp(const SmtpSettings& settings, const SmtpMessage& message,
       if (e.code() == CURLE_LOGIN_DENIED) {
         text += ": the server refused the login of user \"" + settings.username + "\"";
       }
+      // All data sent and no refusal heard: the server may have accepted it.
+      if (upload.started && upload.offset == message.raw.size() && reply < 400) {
+        text +=
+            "; the message data had been sent, so the server may have it: a retry may deliver it "
+            "twice (same Message-ID)";
+      }
       throw SmtpError(text, refused_for_good(e.code(), reply), reply);
     }
   } catch (const net::TransferError& e) {  // setting up the handle failed
