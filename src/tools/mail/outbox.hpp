@@ -45,17 +45,21 @@ namespace voicedesk::tools::mail {
 // it twice, and we resend, because:
 //  - the window is small: it is the round trip of the final 250 plus one
 //    SQLite commit, while a kill or crash almost always lands during
-//    connect, TLS, AUTH or the data transfer, and a server discards a
-//    transaction whose end of data it never answered (RFC 5321 4.1.1.4), so
-//    the resend is the only copy;
+//    connect, TLS, AUTH or the data transfer, and a server takes
+//    responsibility for a message only with that 250 (RFC 5321 6.1): one
+//    that lost the connection before it discards the transaction, so the
+//    resend is the only copy;
 //  - a resend carries the same Message-ID (and Date), so in the rare case it
 //    is a duplicate it is recognizably the same message: Gmail and MDAs with
 //    duplicate suppression (Sieve "duplicate", procmail's formail -D) drop it,
 //    and a reader sees the same mail twice, not two different mails;
 //  - a lost mail is silent, a duplicate is visible.
 // Such rows count the interruption (OutboxEntry::interrupted), so a status
-// query can say "possibly delivered twice"; a row interrupted max_attempts
-// times is failed instead (a message that crashes the process must not loop).
+// query can say "possibly delivered twice"; a row found interrupted after its
+// last allowed attempt is failed instead (a message that crashes the process
+// must not loop). A connection lost after all data went out and before the
+// 250 is the same doubt seen from a live process: it is retried like any
+// network error, and its last_error says the retry may duplicate.
 //
 // One deliverer per file. The worker takes an exclusive flock on
 // "<db>.lock" before it recovers `sending` rows or delivers anything, so two
