@@ -428,7 +428,20 @@ void Outbox::run_worker() {
             failure = SmtpError(e.what(), false, 0);
           }
           lock.lock();
-          record_result(*claim, failure ? &*failure : nullptr);
+          // The outcome must reach the file: a `sent` left unrecorded would be
+          // resent by the next process. Keep trying until it is stored, or
+          // until shutdown (then the row stays `sending`: the duplicate case).
+          while (true) {
+            try {
+              record_result(*claim, failure ? &*failure : nullptr);
+              break;
+            } catch (const OutboxError& e) {
+              spdlog::error("mail outbox {}: recording a delivery result: {}", path_.string(),
+                            e.what());
+              if (stopping_) break;
+              wake_.wait_for(lock, policy_.poll_interval, [this] { return stopping_.load(); });
+            }
+          }
           changed_.notify_all();
           continue;
         }
