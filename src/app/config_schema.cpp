@@ -260,8 +260,23 @@ std::vector<ConfigKey> build_schema() {
       {.name = "MAIL_PASSWORD", .description = "SMTP login password", .secret = true},
       {.name = "MAIL_ENCRYPTION",
        .type = ValueType::Enum,
-       .description = "SMTP connection security",
+       .description = "SMTP connection security: ssl (implicit TLS), tls or starttls (STARTTLS, "
+                      "required), none (plain: to a loopback host, or without MAIL_PASSWORD); "
+                      "empty: ssl on port 465, else starttls",
        .choices = {"ssl", "tls", "starttls", "none"}},
+      {.name = "MAIL_FROM_ADDRESS",
+       .description = "Sender address of mail sent over SMTP; empty: MAIL_USERNAME when it is an "
+                      "address"},
+      {.name = "MAIL_FROM_NAME", .description = "Sender display name of mail sent over SMTP"},
+      {.name = "VOICEDESK_MAIL_CA_FILE",
+       .type = ValueType::Path,
+       .description = "CA certificates (PEM) to verify the SMTP server with instead of the "
+                      "system's, e.g. for a self-signed server"},
+      {.name = "VOICEDESK_OUTBOX_PATH",
+       .type = ValueType::Path,
+       .description = "SQLite file of the mail outbox (queued and sent mail); empty: "
+                      "$XDG_DATA_HOME/voicedesk/outbox.sqlite3, else "
+                      "~/.local/share/voicedesk/outbox.sqlite3"},
       {.name = "GMAIL_TOKEN_FILE",
        .type = ValueType::Path,
        .description = "Gmail API OAuth token file"},

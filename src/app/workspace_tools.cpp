@@ -14,8 +14,9 @@ namespace {
 // clients and prompts see the same tools everywhere, and answering with what
 // to set.
 tools::Tool needs_configuration(tools::ToolSpec spec, std::string message) {
-  return {std::move(spec), [message = std::move(message)](const nlohmann::json&, tools::ToolContext&)
-                               -> tools::ToolResult { throw tools::ToolError(message); }};
+  return {std::move(spec),
+          [message = std::move(message)](const nlohmann::json&, tools::ToolContext&)
+              -> tools::ToolResult { throw tools::ToolError(message); }};
 }
 
 }  // namespace
@@ -26,17 +27,14 @@ WorkspaceTools::WorkspaceTools(const util::Config& config) {
     mail_sender_ = std::make_unique<tools::mail::MailSender>(config);
     for (auto& tool : mail_sender_->tools()) tools_.push_back(std::move(tool));
     send = [sender = mail_sender_.get()](const tools::mail::OutgoingMail& mail) {
-      const tools::mail::OutboxEntry queued = sender->enqueue(mail);
-      const auto settled = sender->wait(queued.id, sender->options().tool_wait);
-      return tools::mail::outbox_entry_json(settled.value_or(queued));
+      return tools::mail::outbox_entry_json(sender->send(mail));
     };
   } else {
     const std::string message =
         "sending mail is not configured: set MAIL_HOST (and MAIL_PORT, MAIL_USERNAME, "
         "MAIL_PASSWORD, MAIL_ENCRYPTION, MAIL_FROM_ADDRESS)";
-    for (auto spec : tools::mail::send_tool_specs()) {
-      tools_.push_back(needs_configuration(std::move(spec), message));
-    }
+    tools_.push_back(needs_configuration(tools::mail::send_email_spec(), message));
+    tools_.push_back(needs_configuration(tools::mail::outbox_status_spec(), message));
     send = [message](const tools::mail::OutgoingMail&) -> nlohmann::json {
       throw tools::ToolError(message);
     };

@@ -200,7 +200,11 @@ Tool reply_tool(std::shared_ptr<MailReader> reader, SendFunction send) {
     if (!send) throw ToolError("sending mail is not configured on this server");
     json sent = send(reply);
     if (!sent.is_object()) sent = {{"status", "sent"}, {"result", std::move(sent)}};
-    return json_result(std::move(sent));
+    // A mail that could not be delivered is the caller's error to see.
+    const bool failed = sent.value("status", "") == "failed";
+    ToolResult result = json_result(std::move(sent));
+    result.is_error = failed;
+    return result;
   };
   return Tool{std::move(spec), std::move(call)};
 }

@@ -144,7 +144,7 @@ void CurlHandle::perform(std::string_view what) {
     message += ": ";
     message += error_[0] != '\0' ? error_ : curl_easy_strerror(code);
   }
-  throw TransferError(message);
+  throw TransferError(message, code);
 }
 
 long CurlHandle::response_code() const {

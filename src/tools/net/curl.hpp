@@ -19,7 +19,13 @@ namespace voicedesk::tools::net {
 // over a size limit. what() says which, without credentials.
 class TransferError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit TransferError(const std::string& message, CURLcode code = CURLE_OK)
+      : std::runtime_error(message), code_(code) {}
+  // libcurl's result when perform() failed, so callers can tell failures apart.
+  CURLcode code() const { return code_; }
+
+ private:
+  CURLcode code_;
 };
 
 // A libcurl string list (request headers, SMTP recipients), freed on destruction.
