@@ -144,6 +144,29 @@ std::string error_message(long status, const std::string& body) {
 
 }  // namespace
 
+std::optional<LlmOptions> llm_options(const util::Config& config) {
+  LlmOptions options;
+  options.base_url = config.get("VOICEDESK_LLM_BASE_URL");
+  options.model = config.get("VOICEDESK_LLM_MODEL");
+  options.api_key = config.get("VOICEDESK_LLM_API_KEY");
+  if (options.api_key.empty()) options.api_key = config.get("OPENAI_API_KEY");
+  std::string default_model;
+  if (options.base_url.empty()) {
+    if (const std::string ollama = config.get("OLLAMA_BASE_URL"); !ollama.empty()) {
+      options.base_url = ollama + (ollama.back() == '/' ? "v1" : "/v1");
+      default_model = "llama3.2";
+    } else if (!options.api_key.empty()) {
+      options.base_url = "https://api.openai.com/v1";
+      default_model = "gpt-4o-mini";
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (options.model.empty()) options.model = default_model.empty() ? "gpt-4o-mini" : default_model;
+  options.timeout = std::chrono::milliseconds(config.get_int("VOICEDESK_LLM_TIMEOUT_MS"));
+  return options;
+}
+
 nlohmann::json ChatMessage::to_json() const {
   nlohmann::json message = {{"role", role}};
   if (role == "assistant" && !tool_calls.empty()) {

@@ -4,12 +4,14 @@
 #include <cstddef>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "tools/tool.hpp"
+#include "util/config.hpp"
 
 namespace voicedesk::agent {
 
@@ -25,6 +27,10 @@ struct LlmOptions {
   double temperature = 0.2;
   std::size_t max_response_bytes = 4u << 20;
 };
+
+// The configured model (VOICEDESK_LLM_*, else AI-RTC-Agent's OLLAMA_BASE_URL
+// or OPENAI_API_KEY), or nullopt when none is configured.
+std::optional<LlmOptions> llm_options(const util::Config& config);
 
 // The model failed: the endpoint is unreachable, answered an error status
 // (what() carries its message), or answered something that is not a chat

@@ -248,7 +248,8 @@ std::vector<ConfigKey> build_schema() {
                       "Google Calendar before CalDAV"},
       {.name = "VOICEDESK_GOOGLE_CALENDAR_API_URL",
        .type = ValueType::Url,
-       .description = "Google Calendar API base URL; empty: https://www.googleapis.com/calendar/v3"},
+       .description =
+           "Google Calendar API base URL; empty: https://www.googleapis.com/calendar/v3"},
       // The keys below keep the names AI-RTC-Agent used, so its existing .env files work as is.
       {.name = "MAIL_HOST", .description = "SMTP server host name"},
       {.name = "MAIL_PORT",
@@ -318,6 +319,23 @@ std::vector<ConfigKey> build_schema() {
        .description = "Mail tool calls through the Gmail API allowed at once after a quiet period",
        .min = 1,
        .max = 10000},
+      {.name = "VOICEDESK_LLM_BASE_URL",
+       .type = ValueType::Url,
+       .description = "OpenAI-compatible Chat Completions base URL (OpenAI, Ollama's /v1, "
+                      "llama.cpp server, vLLM, Gemini's OpenAI endpoint); empty: "
+                      "OLLAMA_BASE_URL/v1 when set, else OpenAI when OPENAI_API_KEY is set, "
+                      "else no language model"},
+      {.name = "VOICEDESK_LLM_MODEL",
+       .description = "Model name; empty: gpt-4o-mini on OpenAI, llama3.2 on Ollama"},
+      {.name = "VOICEDESK_LLM_API_KEY",
+       .description = "API key sent as a Bearer token; empty: OPENAI_API_KEY",
+       .secret = true},
+      {.name = "VOICEDESK_LLM_TIMEOUT_MS",
+       .type = ValueType::Int,
+       .default_value = "60000",
+       .description = "Longest wait for one model answer",
+       .min = 1000,
+       .max = 600000},
       {.name = "OPENAI_API_KEY", .description = "OpenAI API key", .secret = true},
       {.name = "OLLAMA_BASE_URL",
        .type = ValueType::Url,

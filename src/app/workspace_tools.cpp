@@ -1,5 +1,6 @@
 #include "app/workspace_tools.hpp"
 
+#include "agent/chat_client.hpp"
 #include "tools/calendar/calendar_service.hpp"
 #include "tools/draft/draft_reply.hpp"
 #include "tools/mail/mail_sender.hpp"
@@ -17,6 +18,16 @@ tools::Tool needs_configuration(tools::ToolSpec spec, std::string message) {
   return {std::move(spec),
           [message = std::move(message)](const nlohmann::json&, tools::ToolContext&)
               -> tools::ToolResult { throw tools::ToolError(message); }};
+}
+
+// Drafts through the configured language model; none: the template drafts.
+tools::draft::Drafter model_drafter(const util::Config& config) {
+  const auto options = agent::llm_options(config);
+  if (!options) return {};
+  auto client = std::make_shared<const agent::ChatClient>(*options);
+  return [client](const std::string& prompt) -> std::optional<std::string> {
+    return client->complete({agent::ChatMessage::user(prompt)}, nlohmann::json::array()).content;
+  };
 }
 
 }  // namespace
@@ -40,7 +51,7 @@ WorkspaceTools::WorkspaceTools(const util::Config& config) {
     };
   }
   for (auto& tool : tools::mail::make_read_tools(config, send)) tools_.push_back(std::move(tool));
-  tools_.push_back(tools::draft::make_draft_reply_tool());
+  tools_.push_back(tools::draft::make_draft_reply_tool(model_drafter(config)));
   calendar_ = std::make_unique<tools::calendar::CalendarService>(config);
   for (auto& tool : calendar_->tools()) tools_.push_back(std::move(tool));
   for (auto& tool : tools::search::make_search_tools(config)) tools_.push_back(std::move(tool));

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/openai_test_server.hpp"
+#include "app/config_schema.hpp"
 
 namespace voicedesk::agent {
 namespace {
@@ -152,6 +153,41 @@ TEST(ChatClient, DescribesToolsAsFunctions) {
                                                       {{"name", "list_inbox"},
                                                        {"description", "List inbox"},
                                                        {"parameters", {{"type", "object"}}}}}}));
+}
+
+util::Config config_with(const std::vector<std::pair<std::string, std::string>>& values) {
+  util::Config config(app::config_schema());
+  for (const auto& [key, value] : values) config.apply_override(key, value);
+  return config;
+}
+
+TEST(LlmOptions, NoneUnlessAModelIsConfigured) {
+  EXPECT_FALSE(llm_options(config_with({})));
+}
+
+TEST(LlmOptions, UsesAiRtcAgentsOllamaAndOpenAiSettings) {
+  const auto ollama = llm_options(config_with({{"OLLAMA_BASE_URL", "http://localhost:11434"}}));
+  ASSERT_TRUE(ollama);
+  EXPECT_EQ(ollama->base_url, "http://localhost:11434/v1");
+  EXPECT_EQ(ollama->model, "llama3.2");
+  const auto openai = llm_options(config_with({{"OPENAI_API_KEY", "sk-test"}}));
+  ASSERT_TRUE(openai);
+  EXPECT_EQ(openai->base_url, "https://api.openai.com/v1");
+  EXPECT_EQ(openai->api_key, "sk-test");
+  EXPECT_EQ(openai->model, "gpt-4o-mini");
+}
+
+TEST(LlmOptions, ExplicitSettingsWin) {
+  const auto options = llm_options(config_with({{"VOICEDESK_LLM_BASE_URL", "http://127.0.0.1:9/v1"},
+                                                {"VOICEDESK_LLM_MODEL", "qwen"},
+                                                {"VOICEDESK_LLM_API_KEY", "k"},
+                                                {"OPENAI_API_KEY", "other"},
+                                                {"VOICEDESK_LLM_TIMEOUT_MS", "5000"}}));
+  ASSERT_TRUE(options);
+  EXPECT_EQ(options->base_url, "http://127.0.0.1:9/v1");
+  EXPECT_EQ(options->model, "qwen");
+  EXPECT_EQ(options->api_key, "k");
+  EXPECT_EQ(options->timeout, std::chrono::milliseconds(5000));
 }
 
 }  // namespace
