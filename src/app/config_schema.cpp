@@ -286,9 +286,9 @@ std::vector<ConfigKey> build_schema() {
       // set, else the Gmail API when GMAIL_TOKEN_FILE is.
       {.name = "VOICEDESK_IMAP_URL",
        .description = "IMAP mailbox the mail tools read, imaps://HOST[:993]/INBOX (TLS) or "
-                      "imap://HOST[:143]/INBOX (STARTTLS required unless the host is loopback or "
-                      "VOICEDESK_IMAP_ALLOW_PLAIN is true); empty: use the Gmail API if "
-                      "GMAIL_TOKEN_FILE is set"},
+                      "imap://HOST[:143]/INBOX (STARTTLS whenever the server offers it, "
+                      "required unless the host is loopback or VOICEDESK_IMAP_ALLOW_PLAIN is "
+                      "true); empty: use the Gmail API if GMAIL_TOKEN_FILE is set"},
       {.name = "VOICEDESK_IMAP_USERNAME",
        .description = "IMAP login user name; empty: MAIL_USERNAME"},
       {.name = "VOICEDESK_IMAP_PASSWORD",

@@ -47,6 +47,9 @@ class ImapSession {
       curl_.set(CURLOPT_PROTOCOLS_STR, "imap,imaps");
       curl_.set(CURLOPT_USERNAME, settings.username.c_str());
       curl_.set(CURLOPT_PASSWORD, settings.password.c_str());
+      // imap://: STARTTLS whenever the server offers it; a server that does
+      // not gets no login (ALL) unless plain IMAP is allowed (TRY). A
+      // certificate that fails verification fails the login either way.
       curl_.set(CURLOPT_USE_SSL, static_cast<long>(require_tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
       if (!settings.ca_file.empty()) curl_.set(CURLOPT_CAINFO, settings.ca_file.c_str());
       curl_.set(CURLOPT_CONNECT_ONLY, 1L);
@@ -59,7 +62,14 @@ class ImapSession {
       }
       socket_ = socket;
     } catch (const net::TransferError& e) {
-      throw MailError(e.what());
+      std::string message = e.what();
+      if (e.code() == CURLE_PEER_FAILED_VERIFICATION) {
+        message += " (the server's certificate must name this host and be signed by a CA in " +
+                   (settings.ca_file.empty() ? std::string("the system's store")
+                                             : settings.ca_file + " or the system's store") +
+                   ")";
+      }
+      throw MailError(message);
     }
   }
 

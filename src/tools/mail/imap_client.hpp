@@ -9,14 +9,18 @@
 namespace voicedesk::tools::mail {
 
 struct ImapSettings {
-  // imaps://host[:port][/MAILBOX] (TLS) or imap://host[:port][/MAILBOX]
-  // (STARTTLS, required unless the host is loopback or allow_plain is set).
-  // MAILBOX defaults to INBOX.
+  // imaps://host[:port][/MAILBOX] (TLS from the first byte) or
+  // imap://host[:port][/MAILBOX]: upgraded with STARTTLS whenever the server
+  // offers it, and refused when it does not unless the host is loopback or
+  // allow_plain is set. MAILBOX defaults to INBOX. The server's certificate
+  // is always verified.
   std::string url;
   std::string username;
   std::string password;
-  std::string ca_file;       // extra CA bundle (test certificates); "" for the system's
-  bool allow_plain = false;  // imap:// to a remote host without TLS
+  // CA bundle (PEM) to trust in place of libcurl's default bundle (libcurl's
+  // CA directory, /etc/ssl/certs on Debian, still counts); "" for the defaults.
+  std::string ca_file;
+  bool allow_plain = false;                       // imap:// to a remote host without TLS
   std::chrono::milliseconds timeout{20000};       // per tool call, connecting included
   std::size_t max_message_bytes = 10u << 20;      // a message read is cut at this size
   std::size_t max_listing_text_bytes = 4u << 10;  // of each message read for its snippet
