@@ -5,100 +5,16 @@
 #include <thread>
 
 #include "agent/agent.hpp"
+#include "agent/fake_workspace.hpp"
 #include "agent/openai_test_server.hpp"
 
 namespace voicedesk::agent {
 namespace {
 
 using nlohmann::json;
+using test_support::FakeWorkspace;
 using test_support::OpenAiTestServer;
 using ::testing::HasSubstr;
-
-// Tools with the workspace's names and annotations over an in-memory mailbox
-// and calendar, recording every call, so the agent's decisions can be seen.
-class FakeWorkspace {
- public:
-  std::vector<tools::Tool> tools() {
-    return {
-        tool("send_email", false,
-             {{"type", "object"},
-              {"properties",
-               {{"to_email", {{"type", "string"}}},
-                {"subject", {{"type", "string"}}},
-                {"body", {{"type", "string"}}}}},
-              {"required", {"to_email", "subject", "body"}}},
-             [](const json&) {
-               return json{{"status", "sent"}, {"id", 1}};
-             }),
-        tool("list_inbox", true, {{"type", "object"}},
-             [](const json& a) {
-               json emails = json::array();
-               for (int i = 0; i < a.value("limit", 10) && i < 3; ++i) {
-                 emails.push_back({{"id", std::to_string(30 - i)},
-                                   {"from", "sender" + std::to_string(i + 1) + "@example.com"},
-                                   {"subject", "Subject " + std::to_string(i + 1)}});
-               }
-               return json{{"emails", emails}};
-             }),
-        tool("read_email", true, {{"type", "object"}, {"required", {"email_id"}}},
-             [](const json& a) {
-               return json{{"id", a["email_id"]},
-                           {"from", "sender@example.com"},
-                           {"subject", "Hello"},
-                           {"body", "Body of " + a["email_id"].get<std::string>()}};
-             }),
-        tool("reply_to_email", false, {{"type", "object"}, {"required", {"email_id", "body"}}},
-             [](const json&) {
-               return json{{"status", "queued"}};
-             }),
-        tool("create_calendar_event", false, {{"type", "object"}},
-             [](const json&) {
-               return json{{"provider", "ics_fallback"}};
-             }),
-        tool("load_calendar_events", true, {{"type", "object"}},
-             [](const json&) {
-               return json{
-                   {"events", {{{"title", "Standup"}, {"start", "2026-11-25T09:00:00+01:00"}}}}};
-             }),
-        tool("duckduckgo_search", true, {{"type", "object"}, {"required", {"query"}}},
-             [](const json& a) -> json {
-               if (a["query"] == "fail") throw tools::ToolError("web search is unavailable");
-               return {{"results", {{{"title", "Opus"}, {"url", "https://opus-codec.org"}}}}};
-             }),
-    };
-  }
-  std::vector<std::pair<std::string, json>> calls() const {
-    std::lock_guard lock(mutex_);
-    return calls_;
-  }
-  std::vector<std::string> names() const {
-    std::vector<std::string> names;
-    for (const auto& [name, arguments] : calls()) names.push_back(name);
-    return names;
-  }
-
- private:
-  tools::Tool tool(const std::string& name, bool read_only, json schema,
-                   std::function<json(const json&)> answer) {
-    tools::Tool tool;
-    tool.spec.name = name;
-    tool.spec.input_schema = std::move(schema);
-    tool.spec.annotations = {{"readOnlyHint", read_only}};
-    tool.call = [this, name, answer](const json& arguments, tools::ToolContext&) {
-      {
-        std::lock_guard lock(mutex_);
-        calls_.emplace_back(name, arguments);
-      }
-      tools::ToolResult result = tools::ToolResult::text("ok");
-      result.structured = answer(arguments);
-      return result;
-    };
-    return tool;
-  }
-
-  mutable std::mutex mutex_;
-  std::vector<std::pair<std::string, json>> calls_;
-};
 
 constexpr std::chrono::year_month_day kToday{std::chrono::year{2026}, std::chrono::November,
                                              std::chrono::day{25}};
