@@ -122,7 +122,10 @@ export function App() {
   /** Sends on the session's channel; a refusal is shown. */
   const send = useCallback(
     (message: ClientMessage): boolean => {
-      const result = session.current?.send(message) ?? { ok: false as const, error: 'Not sent: the session is not connected.' };
+      const result = session.current?.send(message) ?? {
+        ok: false as const,
+        error: 'Not sent: the session is not connected.',
+      };
       if (!result.ok) notify(result.error);
       return result.ok;
     },

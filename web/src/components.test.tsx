@@ -52,7 +52,13 @@ describe('components (server-rendered markup)', () => {
     key: 3,
     text: 'Send "Lunch" to ana@example.org?',
     toolCalls: [
-      { name: 'send_email', arguments: { to: 'ana@example.org', cc: ['bo@example.org'] }, result: null, is_error: false, status: 'proposed' },
+      {
+        name: 'send_email',
+        arguments: { to: 'ana@example.org', cc: ['bo@example.org'] },
+        result: null,
+        is_error: false,
+        status: 'proposed',
+      },
     ],
     final: true,
     awaitingConfirmation: true,
@@ -63,7 +69,16 @@ describe('components (server-rendered markup)', () => {
     { role: 'user', key: 1, text: 'hello <world>', via: 'voice', at: 0, utteranceId: '1', latency },
     { role: 'user', key: 2, text: 'typed line', via: 'typed', at: 0 },
     asking,
-    { role: 'assistant', key: 4, text: 'Streaming so', toolCalls: [], final: false, awaitingConfirmation: false, source: 'llm', at: 0 },
+    {
+      role: 'assistant',
+      key: 4,
+      text: 'Streaming so',
+      toolCalls: [],
+      final: false,
+      awaitingConfirmation: false,
+      source: 'llm',
+      at: 0,
+    },
   ];
   const props = (patch: Partial<ConversationProps> = {}): ConversationProps => ({
     turns,
@@ -118,13 +133,23 @@ describe('components (server-rendered markup)', () => {
 
   it('tool cards show arguments, status and the result summary or the error', () => {
     const done = renderToStaticMarkup(
-      <ToolCallCard call={{ name: 'list_events', arguments: { day: 'today' }, result: { summary: 'Two events' }, is_error: false, status: 'done' }} />,
+      <ToolCallCard
+        call={{
+          name: 'list_events',
+          arguments: { day: 'today' },
+          result: { summary: 'Two events' },
+          is_error: false,
+          status: 'done',
+        }}
+      />,
     );
     expect(done).toMatch(/<dt>day<\/dt><dd>today<\/dd>/);
     expect(done).toMatch(/data-testid="tool-status">Done</);
     expect(done).toMatch(/data-testid="tool-result">Two events</);
     const failed = renderToStaticMarkup(
-      <ToolCallCard call={{ name: 'send_email', arguments: {}, result: 'SMTP refused the login', is_error: true, status: 'failed' }} />,
+      <ToolCallCard
+        call={{ name: 'send_email', arguments: {}, result: 'SMTP refused the login', is_error: true, status: 'failed' }}
+      />,
     );
     expect(failed).toMatch(/aria-label="Tool send_email: Failed"/);
     expect(failed).toMatch(/data-testid="tool-error">SMTP refused the login</);

@@ -77,7 +77,13 @@ describe('conversation reducer', () => {
     ]);
     expect(s1.turns).toHaveLength(2);
     expect(s1.turns[1]).toMatchObject({ role: 'assistant', text: 'You have two new', final: false, at: 2 });
-    const done: AgentToolCall = { name: 'list_emails', arguments: {}, result: [{}, {}], is_error: false, status: 'done' };
+    const done: AgentToolCall = {
+      name: 'list_emails',
+      arguments: {},
+      result: [{}, {}],
+      is_error: false,
+      status: 'done',
+    };
     const s2 = run([{ type: 'agent', event: agent('You have two new messages.', { tool_calls: [done] }), at: 4 }], s1);
     expect(s2.turns).toHaveLength(2);
     expect(s2.turns[1]).toMatchObject({ text: 'You have two new messages.', final: true, toolCalls: [done], at: 2 });
@@ -93,7 +99,16 @@ describe('conversation reducer', () => {
       { type: 'agent', event: agent('Create "Dentist"?', { awaiting_confirmation: false, final: false }), at: 2 },
     ]);
     expect(pendingReply(s)).toBeNull();
-    const asked = run([{ type: 'agent', event: agent('Create "Dentist" tomorrow at 10:00?', { tool_calls: [proposed], awaiting_confirmation: true }), at: 3 }], s);
+    const asked = run(
+      [
+        {
+          type: 'agent',
+          event: agent('Create "Dentist" tomorrow at 10:00?', { tool_calls: [proposed], awaiting_confirmation: true }),
+          at: 3,
+        },
+      ],
+      s,
+    );
     expect(pendingReply(asked)).toMatchObject({ role: 'assistant', awaitingConfirmation: true, toolCalls: [proposed] });
     const answered = run([{ type: 'answered', answer: 'yes', at: 4 }], asked);
     expect(pendingReply(answered)).toBeNull();
@@ -101,19 +116,26 @@ describe('conversation reducer', () => {
   });
 
   it('clears the pending confirmation when a newer event arrives', () => {
-    const asked = run([{ type: 'agent', event: agent('Send it?', { tool_calls: [proposed], awaiting_confirmation: true }), at: 1 }]);
+    const asked = run([
+      { type: 'agent', event: agent('Send it?', { tool_calls: [proposed], awaiting_confirmation: true }), at: 1 },
+    ]);
     expect(pendingReply(asked)).not.toBeNull();
     // The user answered by voice: the transcript and the next reply both end it.
     expect(pendingReply(run([{ type: 'transcript', event: transcript('1', 'no'), at: 2 }], asked))).toBeNull();
     expect(pendingReply(run([{ type: 'typed', text: 'no', at: 2 }], asked))).toBeNull();
     const declined = { ...proposed, status: 'declined' as const };
-    expect(pendingReply(run([{ type: 'agent', event: agent('OK, not sent.', { tool_calls: [declined] }), at: 2 }], asked))).toBeNull();
+    expect(
+      pendingReply(run([{ type: 'agent', event: agent('OK, not sent.', { tool_calls: [declined] }), at: 2 }], asked)),
+    ).toBeNull();
     // A non-final piece of a newer reply ends it too.
     expect(pendingReply(run([{ type: 'agent', event: agent('OK', { final: false }), at: 2 }], asked))).toBeNull();
   });
 
   it('keeps at most `limit` turns and drops a pending reply that fell off', () => {
-    let s = run([{ type: 'agent', event: agent('Send it?', { awaiting_confirmation: true }), at: 0 }], createConversation(3));
+    let s = run(
+      [{ type: 'agent', event: agent('Send it?', { awaiting_confirmation: true }), at: 0 }],
+      createConversation(3),
+    );
     expect(() => createConversation(0)).toThrow(RangeError);
     for (let i = 1; i <= 5; i++) s = conversationReducer(s, { type: 'typed', text: `line ${i}`, at: i });
     expect(s.turns.map((t) => t.text)).toEqual(['line 3', 'line 4', 'line 5']);
@@ -134,7 +156,11 @@ describe('conversation reducer', () => {
 describe('conversation export', () => {
   const state = run([
     { type: 'transcript', event: transcript('4', 'email ana about lunch'), at: Date.UTC(2026, 10, 25, 9, 0, 0) },
-    { type: 'agent', event: agent('Send "Lunch" to Ana?', { tool_calls: [proposed], awaiting_confirmation: true }), at: Date.UTC(2026, 10, 25, 9, 0, 2) },
+    {
+      type: 'agent',
+      event: agent('Send "Lunch" to Ana?', { tool_calls: [proposed], awaiting_confirmation: true }),
+      at: Date.UTC(2026, 10, 25, 9, 0, 2),
+    },
     { type: 'answered', answer: 'no', at: Date.UTC(2026, 10, 25, 9, 0, 5) },
   ]);
 

@@ -103,7 +103,15 @@ export function conversationReducer(state: ConversationState, action: Conversati
       const seenUtterances = [...state.seenUtterances, event.id].slice(-SEEN_UTTERANCES_LIMIT);
       return append(
         { ...state, seenUtterances },
-        { role: 'user', key: state.nextKey, text: event.text, via: 'voice', at, utteranceId: event.id, latency: event.latency_ms },
+        {
+          role: 'user',
+          key: state.nextKey,
+          text: event.text,
+          via: 'voice',
+          at,
+          utteranceId: event.id,
+          latency: event.latency_ms,
+        },
       );
     }
     case 'typed':
@@ -206,7 +214,11 @@ export const browserDownloadEnv = (): DownloadEnv => ({
 });
 
 /** Saves the conversation as voicedesk-conversation-<date>.json through a Blob URL. Returns the file name. */
-export function downloadConversation(state: ConversationState, now: number, env: DownloadEnv = browserDownloadEnv()): string {
+export function downloadConversation(
+  state: ConversationState,
+  now: number,
+  env: DownloadEnv = browserDownloadEnv(),
+): string {
   const fileName = exportFileName(now);
   const blob = new Blob([JSON.stringify(exportConversation(state, now), null, 2)], { type: 'application/json' });
   const url = env.createObjectURL(blob);

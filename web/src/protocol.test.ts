@@ -124,7 +124,14 @@ describe('agent events', () => {
   });
 
   it('parses a streamed piece from the model and any result value', () => {
-    const streamed = { ...agent, text: 'You have', tool_calls: [], final: false, awaiting_confirmation: false, source: 'llm' };
+    const streamed = {
+      ...agent,
+      text: 'You have',
+      tool_calls: [],
+      final: false,
+      awaiting_confirmation: false,
+      source: 'llm',
+    };
     expect(parseServerMessage(JSON.stringify(streamed))).toEqual({ ok: true, event: streamed });
     for (const result of [{ count: 2, messages: [] }, ['a'], 'sent', 3, true]) {
       const r = parseServerMessage(JSON.stringify({ ...agent, tool_calls: [{ ...toolCall, result, status: 'done' }] }));
@@ -191,7 +198,11 @@ describe('client messages and formatting', () => {
   it.each([
     ['empty text', { type: 'user_text', text: '' }, /empty/],
     ['blank text', { type: 'user_text', text: ' \n\t ' }, /empty/],
-    ['overlong text', { type: 'user_text', text: 'a'.repeat(MAX_USER_TEXT_CHARS + 1) }, /too long \(2001 characters, at most 2000\)/],
+    [
+      'overlong text',
+      { type: 'user_text', text: 'a'.repeat(MAX_USER_TEXT_CHARS + 1) },
+      /too long \(2001 characters, at most 2000\)/,
+    ],
     ['non-string text', { type: 'user_text', text: 42 }, /must be text/],
     ['an answer other than yes/no', { type: 'confirm', answer: 'maybe' }, /"yes" or "no"/],
     ['an unknown type', { type: 'ping' }, /unknown client message type "ping"/],
@@ -202,8 +213,14 @@ describe('client messages and formatting', () => {
   });
 
   it('encodes yes and no', () => {
-    expect(encodeClientMessage({ type: 'confirm', answer: 'yes' })).toEqual({ ok: true, data: '{"type":"confirm","answer":"yes"}' });
-    expect(encodeClientMessage({ type: 'confirm', answer: 'no' })).toEqual({ ok: true, data: '{"type":"confirm","answer":"no"}' });
+    expect(encodeClientMessage({ type: 'confirm', answer: 'yes' })).toEqual({
+      ok: true,
+      data: '{"type":"confirm","answer":"yes"}',
+    });
+    expect(encodeClientMessage({ type: 'confirm', answer: 'no' })).toEqual({
+      ok: true,
+      data: '{"type":"confirm","answer":"no"}',
+    });
   });
 
   it('formats latency as "stt X ms · total Y ms"', () => {

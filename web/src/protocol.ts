@@ -229,7 +229,10 @@ export function encodeClientMessage(message: ClientMessage): EncodeResult {
       const text = message.text.trim();
       if (text.length === 0) return { ok: false, error: 'the message is empty' };
       if (text.length > MAX_USER_TEXT_CHARS)
-        return { ok: false, error: `the message is too long (${text.length} characters, at most ${MAX_USER_TEXT_CHARS})` };
+        return {
+          ok: false,
+          error: `the message is too long (${text.length} characters, at most ${MAX_USER_TEXT_CHARS})`,
+        };
       return { ok: true, data: JSON.stringify({ type: 'user_text', text }) };
     }
     case 'confirm':
@@ -237,7 +240,10 @@ export function encodeClientMessage(message: ClientMessage): EncodeResult {
         return { ok: false, error: 'the answer must be "yes" or "no"' };
       return { ok: true, data: JSON.stringify({ type: 'confirm', answer: message.answer }) };
     default:
-      return { ok: false, error: `unknown client message type "${String((message as { type?: unknown }).type).slice(0, 40)}"` };
+      return {
+        ok: false,
+        error: `unknown client message type "${String((message as { type?: unknown }).type).slice(0, 40)}"`,
+      };
   }
 }
 

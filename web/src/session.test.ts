@@ -195,7 +195,10 @@ describe('VoiceSession', () => {
     expect(session.canSend).toBe(true);
     expect(session.send({ type: 'user_text', text: '  read my mail ' })).toEqual({ ok: true });
     expect(session.send({ type: 'confirm', answer: 'no' })).toEqual({ ok: true });
-    expect(session.send({ type: 'user_text', text: '   ' })).toEqual({ ok: false, error: 'Not sent: the message is empty.' });
+    expect(session.send({ type: 'user_text', text: '   ' })).toEqual({
+      ok: false,
+      error: 'Not sent: the message is empty.',
+    });
     expect(channel.sent).toEqual(['{"type":"user_text","text":"read my mail"}', '{"type":"confirm","answer":"no"}']);
     channel.send = () => {
       throw new Error('channel closing');

@@ -154,7 +154,6 @@ export class VoiceSession {
   }
 
   private check() {
-
     if (this.closed) throw new Cancelled();
   }
 

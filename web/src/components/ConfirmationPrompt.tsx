@@ -9,10 +9,22 @@ export function ConfirmationPrompt({
   return (
     <div className="confirm" role="group" aria-labelledby="confirm-label" data-testid="confirmation">
       <span id="confirm-label">Go ahead? Say or click:</span>
-      <button type="button" className="primary" data-testid="confirm-yes" disabled={disabled} onClick={() => onAnswer('yes')}>
+      <button
+        type="button"
+        className="primary"
+        data-testid="confirm-yes"
+        disabled={disabled}
+        onClick={() => onAnswer('yes')}
+      >
         Yes
       </button>
-      <button type="button" className="secondary" data-testid="confirm-no" disabled={disabled} onClick={() => onAnswer('no')}>
+      <button
+        type="button"
+        className="secondary"
+        data-testid="confirm-no"
+        disabled={disabled}
+        onClick={() => onAnswer('no')}
+      >
         No
       </button>
     </div>

@@ -123,7 +123,9 @@ export const Conversation = memo(function Conversation({
       <div className="conversation-scroll" ref={scroller} tabIndex={0} aria-label="Conversation history">
         {empty ? <p className="empty">Press Start and speak, or type below; the conversation appears here.</p> : null}
         <ol aria-live="polite" aria-relevant="additions" data-testid="conversation">
-          {turns.map((t) => (t.role === 'user' ? <UserBubble key={t.key} turn={t} /> : <AssistantBubble key={t.key} turn={t} />))}
+          {turns.map((t) =>
+            t.role === 'user' ? <UserBubble key={t.key} turn={t} /> : <AssistantBubble key={t.key} turn={t} />,
+          )}
         </ol>
       </div>
       {pending && <ConfirmationPrompt disabled={!connected} onAnswer={onConfirm} />}
