@@ -1,20 +1,21 @@
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import { connectionReducer, initialConnection } from './connection';
-import { createTimeline, timelineReducer } from './timeline';
+import { conversationReducer, createConversation, downloadConversation, pendingReply } from './conversation';
 import { createSignalingClient } from './signaling';
 import { openMicrophone } from './media';
 import { VoiceSession } from './session';
 import { startLevelMeter } from './meter';
-import type { ServerEvent } from './protocol';
+import type { ClientMessage, ServerEvent } from './protocol';
 import { Controls } from './components/Controls';
 import { LevelMeter } from './components/LevelMeter';
-import { Timeline } from './components/Timeline';
+import { Conversation } from './components/Conversation';
 
 const MAX_NOTICES = 3;
 
 export function App() {
   const [connection, dispatchConnection] = useReducer(connectionReducer, initialConnection);
-  const [timeline, dispatchTimeline] = useReducer(timelineReducer, undefined, () => createTimeline());
+  const [conversation, dispatchConversation] = useReducer(conversationReducer, undefined, () => createConversation());
+  const [audioBlocked, setAudioBlocked] = useState(false);
   const [level, setLevel] = useState(0);
   const [speaking, setSpeaking] = useState(false);
   const [serverState, setServerState] = useState<string | null>(null);
@@ -27,11 +28,24 @@ export function App() {
     setNotices((n) => [...n.filter((m) => m !== message), message].slice(-MAX_NOTICES));
   }, []);
 
+  // Autoplay is attempted on the spoken reply; a browser that blocks it gets a button.
+  const playRemote = useCallback((audio: HTMLAudioElement) => {
+    audio.play().then(
+      () => setAudioBlocked(false),
+      (err: unknown) => {
+        if (err instanceof DOMException && err.name === 'NotAllowedError') setAudioBlocked(true);
+      },
+    );
+  }, []);
+
   const onServerEvent = useCallback(
     (event: ServerEvent) => {
       switch (event.type) {
         case 'transcript':
-          dispatchTimeline({ type: 'add', event, receivedAt: Date.now() });
+          dispatchConversation({ type: 'transcript', event, at: Date.now() });
+          break;
+        case 'agent':
+          dispatchConversation({ type: 'agent', event, at: Date.now() });
           break;
         case 'vad':
           setSpeaking(event.speaking);
@@ -52,6 +66,7 @@ export function App() {
     setNotices([]);
     setSpeaking(false);
     setServerState(null);
+    dispatchConversation({ type: 'session' });
     const s = new VoiceSession(
       {
         signaling: createSignalingClient(),
@@ -74,13 +89,17 @@ export function App() {
           if (!stream) setLevel(0);
         },
         onRemoteStream: (stream) => {
-          if (remoteAudio.current) remoteAudio.current.srcObject = stream;
+          const audio = remoteAudio.current;
+          if (!audio) return;
+          audio.srcObject = stream;
+          if (stream) playRemote(audio);
+          else setAudioBlocked(false);
         },
       },
     );
     session.current = s;
     void s.start();
-  }, [notify, onServerEvent]);
+  }, [notify, onServerEvent, playRemote]);
 
   const stop = useCallback(() => {
     const s = session.current;
@@ -100,6 +119,37 @@ export function App() {
     };
   }, []);
 
+  /** Sends on the session's channel; a refusal is shown. */
+  const send = useCallback(
+    (message: ClientMessage): boolean => {
+      const result = session.current?.send(message) ?? {
+        ok: false as const,
+        error: 'Not sent: the session is not connected.',
+      };
+      if (!result.ok) notify(result.error);
+      return result.ok;
+    },
+    [notify],
+  );
+  const sendText = useCallback(
+    (text: string) => {
+      const sent = send({ type: 'user_text', text });
+      if (sent) dispatchConversation({ type: 'typed', text: text.trim(), at: Date.now() });
+      return sent;
+    },
+    [send],
+  );
+  const confirm = useCallback(
+    (answer: 'yes' | 'no') => {
+      if (send({ type: 'confirm', answer })) dispatchConversation({ type: 'answered', answer, at: Date.now() });
+    },
+    [send],
+  );
+  const download = useCallback(() => {
+    downloadConversation(conversation, Date.now());
+  }, [conversation]);
+  const clearConversation = useCallback(() => dispatchConversation({ type: 'clear' }), []);
+
   const errors = connection.error ? [connection.error, ...notices] : notices;
 
   return (
@@ -108,7 +158,7 @@ export function App() {
         <h1>
           voice<span>desk</span>
         </h1>
-        <p className="tagline">Talk; your words appear below.</p>
+        <p className="tagline">Talk or type; the assistant answers aloud and below.</p>
       </header>
 
       <main>
@@ -121,6 +171,19 @@ export function App() {
             onStop={stop}
           />
           <LevelMeter level={level} active={connection.state !== 'idle' && connection.state !== 'error'} />
+          {audioBlocked && (
+            <p className="audio-blocked">
+              The browser blocked the spoken reply.{' '}
+              <button
+                type="button"
+                className="secondary"
+                data-testid="play-audio"
+                onClick={() => remoteAudio.current && playRemote(remoteAudio.current)}
+              >
+                Play audio
+              </button>
+            </p>
+          )}
           {errors.length > 0 && (
             <div className="alert" role="alert">
               <ul>
@@ -135,9 +198,17 @@ export function App() {
           )}
         </section>
 
-        <Timeline entries={timeline.entries} onClear={() => dispatchTimeline({ type: 'clear' })} />
+        <Conversation
+          turns={conversation.turns}
+          pending={pendingReply(conversation)}
+          connected={connection.state === 'connected'}
+          onSend={sendText}
+          onConfirm={confirm}
+          onDownload={download}
+          onClear={clearConversation}
+        />
       </main>
-      <audio ref={remoteAudio} autoPlay hidden />
+      <audio ref={remoteAudio} autoPlay hidden data-testid="remote-audio" />
     </div>
   );
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { encodeClientMessage, formatLatency, parseServerMessage } from './protocol';
+import {
+  encodeClientMessage,
+  formatLatency,
+  MAX_TOOL_CALLS,
+  MAX_USER_TEXT_CHARS,
+  parseServerMessage,
+  type ClientMessage,
+} from './protocol';
 
 const transcript = {
   type: 'transcript',
@@ -95,10 +102,127 @@ describe('parseServerMessage', () => {
   });
 });
 
+const toolCall = {
+  name: 'send_email',
+  arguments: { to: 'ana@example.org', subject: 'Lunch', body: 'At noon?' },
+  result: null,
+  is_error: false,
+  status: 'proposed',
+};
+const agent = {
+  type: 'agent',
+  text: 'Send "Lunch" to ana@example.org?',
+  tool_calls: [toolCall],
+  final: true,
+  awaiting_confirmation: true,
+  source: 'intent_parser',
+};
+
+describe('agent events', () => {
+  it('parses a final reply with a tool call awaiting confirmation', () => {
+    expect(parseServerMessage(JSON.stringify(agent))).toEqual({ ok: true, event: agent });
+  });
+
+  it('parses a streamed piece from the model and any result value', () => {
+    const streamed = {
+      ...agent,
+      text: 'You have',
+      tool_calls: [],
+      final: false,
+      awaiting_confirmation: false,
+      source: 'llm',
+    };
+    expect(parseServerMessage(JSON.stringify(streamed))).toEqual({ ok: true, event: streamed });
+    for (const result of [{ count: 2, messages: [] }, ['a'], 'sent', 3, true]) {
+      const r = parseServerMessage(JSON.stringify({ ...agent, tool_calls: [{ ...toolCall, result, status: 'done' }] }));
+      expect(r.ok && r.event.type === 'agent' && r.event.tool_calls[0].result).toEqual(result);
+    }
+  });
+
+  it('drops unknown extra fields of the event and its tool calls', () => {
+    const r = parseServerMessage(JSON.stringify({ ...agent, id: 9, tool_calls: [{ ...toolCall, id: 'call_1' }] }));
+    expect(r.ok).toBe(true);
+    if (r.ok && r.event.type === 'agent') {
+      expect(r.event).not.toHaveProperty('id');
+      expect(r.event.tool_calls[0]).not.toHaveProperty('id');
+    }
+  });
+
+  it('rejects agent events with missing or wrong fields', () => {
+    const call = (patch: Record<string, unknown>) => ({ tool_calls: [{ ...toolCall, ...patch }] });
+    const { result: _r, ...noResult } = toolCall;
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ text: undefined }, /agent.text must be a string/],
+      [{ text: 5 }, /agent.text/],
+      [{ tool_calls: undefined }, /agent.tool_calls must be an array/],
+      [{ tool_calls: {} }, /agent.tool_calls must be an array/],
+      [{ tool_calls: [3] }, /agent.tool_calls\[0\] must be an object/],
+      [{ tool_calls: Array(MAX_TOOL_CALLS + 1).fill(toolCall) }, /21 entries \(at most 20\)/],
+      [call({ name: '' }), /tool_calls\[0\].name/],
+      [call({ arguments: '{"to":"x"}' }), /tool_calls\[0\].arguments must be an object/],
+      [call({ arguments: [] }), /arguments must be an object/],
+      [{ tool_calls: [noResult] }, /tool_calls\[0\].result is missing/],
+      [call({ is_error: 'no' }), /is_error must be a boolean/],
+      [call({ status: 'running' }), /status must be one of proposed, declined, done, failed/],
+      [{ final: undefined }, /agent.final must be a boolean/],
+      [{ awaiting_confirmation: 1 }, /agent.awaiting_confirmation must be a boolean/],
+      [{ source: 'gpt' }, /agent.source must be "intent_parser" or "llm"/],
+    ];
+    for (const [patch, pattern] of bad) {
+      const r = parseServerMessage(JSON.stringify({ ...agent, ...patch }));
+      expect(r.ok, JSON.stringify(patch)).toBe(false);
+      if (!r.ok) expect(r.error).toMatch(pattern);
+    }
+  });
+
+  it('accepts exactly the maximum number of tool calls, and rejects oversized text', () => {
+    const max = parseServerMessage(JSON.stringify({ ...agent, tool_calls: Array(MAX_TOOL_CALLS).fill(toolCall) }));
+    expect(max.ok).toBe(true);
+    const huge = parseServerMessage(JSON.stringify({ ...agent, text: 'x'.repeat(70_000) }));
+    expect(huge.ok).toBe(false);
+  });
+});
+
 describe('client messages and formatting', () => {
   it('encodes bye', () => {
-    expect(JSON.parse(encodeClientMessage({ type: 'bye' }))).toEqual({ type: 'bye' });
+    expect(encodeClientMessage({ type: 'bye' })).toEqual({ ok: true, data: '{"type":"bye"}' });
   });
+
+  it('encodes typed text trimmed', () => {
+    const r = encodeClientMessage({ type: 'user_text', text: '  what is on my calendar today?\n' });
+    expect(r.ok && JSON.parse(r.data)).toEqual({ type: 'user_text', text: 'what is on my calendar today?' });
+    const longest = encodeClientMessage({ type: 'user_text', text: ` ${'a'.repeat(MAX_USER_TEXT_CHARS)} ` });
+    expect(longest.ok).toBe(true);
+  });
+
+  it.each([
+    ['empty text', { type: 'user_text', text: '' }, /empty/],
+    ['blank text', { type: 'user_text', text: ' \n\t ' }, /empty/],
+    [
+      'overlong text',
+      { type: 'user_text', text: 'a'.repeat(MAX_USER_TEXT_CHARS + 1) },
+      /too long \(2001 characters, at most 2000\)/,
+    ],
+    ['non-string text', { type: 'user_text', text: 42 }, /must be text/],
+    ['an answer other than yes/no', { type: 'confirm', answer: 'maybe' }, /"yes" or "no"/],
+    ['an unknown type', { type: 'ping' }, /unknown client message type "ping"/],
+  ])('refuses %s', (_name, message, pattern) => {
+    const r = encodeClientMessage(message as unknown as ClientMessage);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(pattern);
+  });
+
+  it('encodes yes and no', () => {
+    expect(encodeClientMessage({ type: 'confirm', answer: 'yes' })).toEqual({
+      ok: true,
+      data: '{"type":"confirm","answer":"yes"}',
+    });
+    expect(encodeClientMessage({ type: 'confirm', answer: 'no' })).toEqual({
+      ok: true,
+      data: '{"type":"confirm","answer":"no"}',
+    });
+  });
+
   it('formats latency as "stt X ms · total Y ms"', () => {
     expect(formatLatency({ endpoint: 600, stt: 412.4, total: 1033.6 })).toBe('stt 412 ms · total 1034 ms');
   });

@@ -34,7 +34,36 @@ export interface ErrorEvent {
   message: string;
 }
 
-export type ServerEvent = TranscriptEvent | VadEvent | StatusEvent | ErrorEvent;
+export type ToolCallStatus = 'proposed' | 'declined' | 'done' | 'failed';
+export const TOOL_CALL_STATUSES: readonly ToolCallStatus[] = ['proposed', 'declined', 'done', 'failed'];
+
+/** One tool call the agent made or proposes (shown as a card). */
+export interface AgentToolCall {
+  name: string;
+  arguments: Record<string, unknown>;
+  /** null until it ran. */
+  result: unknown;
+  is_error: boolean;
+  status: ToolCallStatus;
+}
+
+export type AgentSource = 'intent_parser' | 'llm';
+
+/**
+ * The agent's reply. Non-final events carry the whole text so far (each
+ * replaces the previous); the final one completes the reply.
+ */
+export interface AgentEvent {
+  type: 'agent';
+  text: string;
+  tool_calls: AgentToolCall[];
+  final: boolean;
+  /** The reply asks the user to confirm an action (yes / no). */
+  awaiting_confirmation: boolean;
+  source: AgentSource;
+}
+
+export type ServerEvent = TranscriptEvent | VadEvent | StatusEvent | ErrorEvent | AgentEvent;
 
 export type ParseResult =
   | { ok: true; event: ServerEvent }
@@ -43,10 +72,26 @@ export type ParseResult =
 export interface ByeMessage {
   type: 'bye';
 }
-export type ClientMessage = ByeMessage;
+/** A line the user typed instead of speaking. */
+export interface UserTextMessage {
+  type: 'user_text';
+  text: string;
+}
+/** The user's answer to a reply awaiting confirmation. */
+export interface ConfirmMessage {
+  type: 'confirm';
+  answer: 'yes' | 'no';
+}
+export type ClientMessage = ByeMessage | UserTextMessage | ConfirmMessage;
+
+export type EncodeResult = { ok: true; data: string } | { ok: false; error: string };
 
 /** Longest message accepted (a transcript of a 30 s utterance is far smaller). */
 export const MAX_MESSAGE_CHARS = 64 * 1024;
+/** Most tool calls one agent event may carry (the server runs a few per reply). */
+export const MAX_TOOL_CALLS = 20;
+/** Longest typed line sent, after trimming. */
+export const MAX_USER_TEXT_CHARS = 2000;
 
 type Obj = Record<string, unknown>;
 
@@ -89,6 +134,52 @@ function parseTranscript(o: Obj): ParseResult {
   };
 }
 
+function parseToolCall(v: unknown, index: number): AgentToolCall | string {
+  const at = `agent.tool_calls[${index}]`;
+  if (!isObject(v)) return `${at} must be an object`;
+  if (typeof v.name !== 'string' || v.name.length === 0) return `${at}.name must be a non-empty string`;
+  if (!isObject(v.arguments)) return `${at}.arguments must be an object`;
+  if (!('result' in v)) return `${at}.result is missing (null until the call ran)`;
+  if (typeof v.is_error !== 'boolean') return `${at}.is_error must be a boolean`;
+  const status = v.status;
+  if (typeof status !== 'string' || !(TOOL_CALL_STATUSES as readonly string[]).includes(status))
+    return `${at}.status must be one of ${TOOL_CALL_STATUSES.join(', ')}`;
+  return {
+    name: v.name,
+    arguments: v.arguments,
+    result: v.result ?? null,
+    is_error: v.is_error,
+    status: status as ToolCallStatus,
+  };
+}
+
+function parseAgent(o: Obj): ParseResult {
+  if (typeof o.text !== 'string') return fail('agent.text must be a string');
+  if (!Array.isArray(o.tool_calls)) return fail('agent.tool_calls must be an array');
+  if (o.tool_calls.length > MAX_TOOL_CALLS)
+    return fail(`agent.tool_calls has ${o.tool_calls.length} entries (at most ${MAX_TOOL_CALLS})`);
+  const toolCalls: AgentToolCall[] = [];
+  for (const [index, raw] of o.tool_calls.entries()) {
+    const call = parseToolCall(raw, index);
+    if (typeof call === 'string') return fail(call);
+    toolCalls.push(call);
+  }
+  if (typeof o.final !== 'boolean') return fail('agent.final must be a boolean');
+  if (typeof o.awaiting_confirmation !== 'boolean') return fail('agent.awaiting_confirmation must be a boolean');
+  if (o.source !== 'intent_parser' && o.source !== 'llm') return fail('agent.source must be "intent_parser" or "llm"');
+  return {
+    ok: true,
+    event: {
+      type: 'agent',
+      text: o.text,
+      tool_calls: toolCalls,
+      final: o.final,
+      awaiting_confirmation: o.awaiting_confirmation,
+      source: o.source,
+    },
+  };
+}
+
 /** Parses one DataChannel message. Accepts a string (or an already-decoded value). */
 export function parseServerMessage(raw: unknown): ParseResult {
   let value: unknown = raw;
@@ -115,6 +206,8 @@ export function parseServerMessage(raw: unknown): ParseResult {
       if (typeof value.state !== 'string' || value.state.length === 0)
         return fail('status.state must be a non-empty string');
       return { ok: true, event: { type: 'status', state: value.state } };
+    case 'agent':
+      return parseAgent(value);
     case 'error':
       if (typeof value.message !== 'string') return fail('error.message must be a string');
       return { ok: true, event: { type: 'error', message: value.message || 'unknown server error' } };
@@ -123,8 +216,35 @@ export function parseServerMessage(raw: unknown): ParseResult {
   }
 }
 
-export function encodeClientMessage(message: ClientMessage): string {
-  return JSON.stringify(message);
+/**
+ * Validates and serializes a message for the server (never throws). Typed
+ * text is trimmed; empty or overlong text is refused with a readable error.
+ */
+export function encodeClientMessage(message: ClientMessage): EncodeResult {
+  switch (message.type) {
+    case 'bye':
+      return { ok: true, data: JSON.stringify({ type: 'bye' }) };
+    case 'user_text': {
+      if (typeof message.text !== 'string') return { ok: false, error: 'the message must be text' };
+      const text = message.text.trim();
+      if (text.length === 0) return { ok: false, error: 'the message is empty' };
+      if (text.length > MAX_USER_TEXT_CHARS)
+        return {
+          ok: false,
+          error: `the message is too long (${text.length} characters, at most ${MAX_USER_TEXT_CHARS})`,
+        };
+      return { ok: true, data: JSON.stringify({ type: 'user_text', text }) };
+    }
+    case 'confirm':
+      if (message.answer !== 'yes' && message.answer !== 'no')
+        return { ok: false, error: 'the answer must be "yes" or "no"' };
+      return { ok: true, data: JSON.stringify({ type: 'confirm', answer: message.answer }) };
+    default:
+      return {
+        ok: false,
+        error: `unknown client message type "${String((message as { type?: unknown }).type).slice(0, 40)}"`,
+      };
+  }
 }
 
 /** "stt 412 ms · total 1034 ms" */

@@ -180,6 +180,35 @@ describe('VoiceSession', () => {
     expect(events.filter((e) => e.type === 'stop')).toHaveLength(1);
   });
 
+  it('sends client messages on the open channel only', async () => {
+    const { session, pc } = setup();
+    expect(session.canSend).toBe(false);
+    expect(session.send({ type: 'user_text', text: 'hi' })).toEqual({
+      ok: false,
+      error: 'Not sent: the session is not connected.',
+    });
+    await session.start();
+    await flush();
+    const channel = pc.channels[0];
+    expect(session.send({ type: 'confirm', answer: 'yes' }).ok).toBe(false); // still connecting
+    channel.readyState = 'open';
+    expect(session.canSend).toBe(true);
+    expect(session.send({ type: 'user_text', text: '  read my mail ' })).toEqual({ ok: true });
+    expect(session.send({ type: 'confirm', answer: 'no' })).toEqual({ ok: true });
+    expect(session.send({ type: 'user_text', text: '   ' })).toEqual({
+      ok: false,
+      error: 'Not sent: the message is empty.',
+    });
+    expect(channel.sent).toEqual(['{"type":"user_text","text":"read my mail"}', '{"type":"confirm","answer":"no"}']);
+    channel.send = () => {
+      throw new Error('channel closing');
+    };
+    expect(session.send({ type: 'confirm', answer: 'yes' })).toEqual({ ok: false, error: 'Not sent: channel closing' });
+    await session.stop();
+    expect(session.canSend).toBe(false);
+    expect(session.send({ type: 'confirm', answer: 'yes' }).ok).toBe(false);
+  });
+
   it('fails with the microphone message and creates no session when denied', async () => {
     const { session, events, signaling } = setup({
       mic: async () => {

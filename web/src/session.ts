@@ -9,7 +9,7 @@ import {
   SERVER_GATHER_TIMEOUT_MS,
   type IceEventSource,
 } from './ice';
-import { encodeClientMessage, parseServerMessage, type ServerEvent } from './protocol';
+import { encodeClientMessage, parseServerMessage, type ClientMessage, type ServerEvent } from './protocol';
 import type { SignalingClient } from './signaling';
 
 export interface SessionCallbacks {
@@ -35,7 +35,22 @@ export interface SessionDeps {
 
 export const TRANSCRIPT_CHANNEL = 'transcript';
 
+/** What `send` did: sent, or why not (a sentence to show the user). */
+export type SendResult = { ok: true } | { ok: false; error: string };
+
 class Cancelled extends Error {}
+
+function sendOn(channel: RTCDataChannel | null, message: ClientMessage): SendResult {
+  const encoded = encodeClientMessage(message);
+  if (!encoded.ok) return { ok: false, error: `Not sent: ${encoded.error}.` };
+  if (!channel || channel.readyState !== 'open') return { ok: false, error: 'Not sent: the session is not connected.' };
+  try {
+    channel.send(encoded.data);
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: `Not sent: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
 
 export class VoiceSession {
   private pc: RTCPeerConnection | null = null;
@@ -124,6 +139,20 @@ export class VoiceSession {
     this.cb.onConnection({ type: 'stop' });
   }
 
+  /** Whether the DataChannel is open, so that `send` can succeed. */
+  get canSend(): boolean {
+    return !this.closed && this.channel?.readyState === 'open';
+  }
+
+  /**
+   * Sends a message on the open DataChannel. Refuses (never throws) when the
+   * channel is not open or the message is invalid; the caller shows the error.
+   */
+  send(message: ClientMessage): SendResult {
+    if (this.closed) return { ok: false, error: 'Not sent: the session is not connected.' };
+    return sendOn(this.channel, message);
+  }
+
   private check() {
     if (this.closed) throw new Cancelled();
   }
@@ -159,13 +188,7 @@ export class VoiceSession {
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = null;
     const channel = this.channel;
-    if (channel && channel.readyState === 'open') {
-      try {
-        channel.send(encodeClientMessage({ type: 'bye' }));
-      } catch {
-        // closing anyway
-      }
-    }
+    sendOn(channel, { type: 'bye' }); // best effort: closing anyway
     const id = this.sessionId;
     this.sessionId = null;
     if (id) {
