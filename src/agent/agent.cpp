@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <filesystem>
 
 #include "tools/json_schema.hpp"
+#include "util/config_error.hpp"
 
 namespace voicedesk::agent {
 namespace {
@@ -97,7 +100,41 @@ std::string describe_action(const ToolCallRecord& call) {
   return "run " + call.name + " with " + a.dump();
 }
 
+// Where a contacts file is looked for when none is configured.
+std::filesystem::path default_contacts_file() {
+  if (const char* config_home = std::getenv("XDG_CONFIG_HOME");
+      config_home && *config_home == '/') {
+    return std::filesystem::path(config_home) / "voicedesk" / "contacts.txt";
+  }
+  if (const char* home = std::getenv("HOME"); home && *home == '/') {
+    return std::filesystem::path(home) / ".config" / "voicedesk" / "contacts.txt";
+  }
+  return {};
+}
+
 }  // namespace
+
+AgentOptions agent_options(const util::Config& config) {
+  AgentOptions options;
+  options.llm = llm_options(config);
+  options.max_steps = config.get_int("VOICEDESK_AGENT_MAX_STEPS");
+  options.history_token_budget =
+      static_cast<std::size_t>(config.get_int("VOICEDESK_AGENT_HISTORY_TOKENS"));
+  options.confirmation_timeout =
+      std::chrono::milliseconds(config.get_int("VOICEDESK_AGENT_CONFIRM_TIMEOUT_MS"));
+  std::filesystem::path contacts = config.get("VOICEDESK_CONTACTS_FILE");
+  const bool configured = !contacts.empty();
+  if (!configured) contacts = default_contacts_file();
+  std::error_code ignored;
+  if (!contacts.empty() && (configured || std::filesystem::exists(contacts, ignored))) {
+    try {
+      options.contacts = Contacts::load(contacts);
+    } catch (const std::runtime_error& error) {
+      throw util::ConfigError(std::string("VOICEDESK_CONTACTS_FILE: ") + error.what());
+    }
+  }
+  return options;
+}
 
 json ToolCallRecord::to_json() const {
   return {{"name", name},

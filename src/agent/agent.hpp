@@ -62,6 +62,13 @@ struct AgentOptions {
   std::function<std::chrono::year_month_day()> today;
 };
 
+// The agent's settings from the configuration: the model (llm_options), the
+// contacts file (VOICEDESK_CONTACTS_FILE, else $XDG_CONFIG_HOME/voicedesk/
+// contacts.txt or ~/.config/voicedesk/contacts.txt when it exists), step
+// limit, history budget, confirmation timeout. Throws util::ConfigError for a
+// contacts file that cannot be read or parsed.
+AgentOptions agent_options(const util::Config& config);
+
 // The agent: after each final transcript (or typed line) it decides and acts
 // through the tools, in-process. With a model it runs Chat Completions with
 // tool calling, bounded by max_steps; without one the intent parser handles

@@ -138,6 +138,12 @@ int run_cli(int argc, char** argv) {
                  "AI-RTC-Agent's clock-derived key instead, for interop tests")
       ->excludes(audience_opt);
 
+  auto* chat_cmd = app.add_subcommand(
+      "chat", "Talk to the agent in text, with the mail, calendar and search tools");
+  ChatRequest chat;
+  chat_cmd->add_option("--say", chat.lines,
+                       "A line to say (repeatable, in order); none: read lines from stdin");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -203,6 +209,7 @@ int run_cli(int argc, char** argv) {
       return run_mcp(*config, mcp);
     }
     if (*token_cmd) return run_token(*config, token, std::cout);
+    if (*chat_cmd) return run_chat(*config, chat, std::cin, std::cout);
   } catch (const BadInput& e) {
     return fail(kExitBadInput, e.what());
   } catch (const stt::ModelError& e) {

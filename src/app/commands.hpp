@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "util/config.hpp"
 
@@ -60,6 +61,15 @@ struct TokenRequest {
 
 // `voicedesk token`: prints one token and a newline (creating the secret file if missing).
 int run_token(const util::Config& config, const TokenRequest& request, std::ostream& out);
+
+struct ChatRequest {
+  std::vector<std::string> lines;  // say these in order; empty: read lines from stdin
+};
+
+// `voicedesk chat`: talks to the agent in text, with the workspace tools:
+// each line is a turn, each final reply one "assistant: ..." line.
+int run_chat(const util::Config& config, const ChatRequest& request, std::istream& in,
+             std::ostream& out);
 
 // `voicedesk up`: serves until SIGINT/SIGTERM.
 int run_up(const util::Config& config);

@@ -265,6 +265,29 @@ TEST_F(Cli, TokenUsesTheSecretFromTheEnvironmentOrTheConfiguredFile) {
   EXPECT_EQ(run("token", "VOICEDESK_AUTH_SECRET=abc").exit_code, 2);
 }
 
+TEST_F(Cli, ChatTalksToTheAgentWithTheContactsAndTheLocalCalendar) {
+  write("contacts.txt", "Alice Smith <alice@example.com>\n");
+  const std::string settings =
+      "--set VOICEDESK_CONTACTS_FILE=contacts.txt --set "
+      "VOICEDESK_CALENDAR_FILE=calendar.ics --set VOICEDESK_TIMEZONE=UTC";
+  const Result result = run("chat " + settings +
+                            " --say 'schedule a meeting with alice tomorrow at 10 am' --say yes"
+                            " --say \"what's on my calendar tomorrow\" --say 'send an email to "
+                            "alice saying hi' --say no");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("assistant: Create \"Meeting with Alice Smith\""));
+  EXPECT_THAT(result.out, HasSubstr("-> done]\nassistant: Added"));
+  EXPECT_THAT(result.out,
+              HasSubstr("assistant: You have 1 event: Meeting with Alice Smith at 10:00."));
+  EXPECT_THAT(result.out, HasSubstr("assistant: Okay, I won't."));
+  EXPECT_TRUE(fs::exists(dir_ / "calendar.ics"));
+
+  write("broken.txt", "no address here\n");
+  const Result broken = run("chat --set VOICEDESK_CONTACTS_FILE=broken.txt --say hi");
+  EXPECT_EQ(broken.exit_code, 2);
+  EXPECT_THAT(broken.err, HasSubstr("VOICEDESK_CONTACTS_FILE"));
+}
+
 TEST_F(Cli, ConfigPrecedenceFileEnvironmentFlags) {
   write("voicedesk.env",
         "VOICEDESK_PREROLL_MS=100\nVOICEDESK_TRAILING_SILENCE_MS=900\n"
