@@ -7,25 +7,16 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "util/text.hpp"
+
 namespace voicedesk::agent {
 namespace {
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return std::string(text.substr(first, last - first + 1));
-}
+using util::ascii_lower;
+using util::trim;
 
 std::string first_word(std::string_view name) {
-  return lower(name.substr(0, name.find(' ')));
+  return ascii_lower(name.substr(0, name.find(' ')));
 }
 
 }  // namespace
@@ -44,14 +35,14 @@ std::optional<std::string> spoken_email(std::string_view text) {
       {std::regex(R"(\s+underscore\s+)", std::regex::icase), "_"},
       {std::regex(R"(\s+(dash|hyphen)\s+)", std::regex::icase), "-"},
   };
-  std::string address = trim(text);
+  std::string address(trim(text));
   for (const auto& [pattern, symbol] : kWords)
     address = std::regex_replace(address, pattern, symbol);
   address.erase(std::remove_if(address.begin(), address.end(),
                                [](unsigned char c) { return std::isspace(c); }),
                 address.end());
   while (!address.empty() && (address.back() == '.' || address.back() == ',')) address.pop_back();
-  address = lower(address);
+  address = ascii_lower(address);
   if (!looks_like_email(address)) return std::nullopt;
   return address;
 }
@@ -64,7 +55,7 @@ Contacts Contacts::parse(std::string_view text, const std::string& source) {
   std::istringstream lines{std::string(text)};
   std::string line;
   for (int number = 1; std::getline(lines, line); ++number) {
-    const std::string entry = trim(line);
+    const std::string entry(trim(line));
     if (entry.empty() || entry.front() == '#') continue;
     std::smatch match;
     if (!std::regex_match(entry, match, kEntry) || match[1].length() == 0 ||
@@ -86,10 +77,10 @@ Contacts Contacts::load(const std::filesystem::path& file) {
 }
 
 std::optional<std::string> Contacts::resolve(std::string_view name) const {
-  const std::string wanted = lower(trim(name));
+  const std::string wanted = ascii_lower(trim(name));
   if (wanted.empty()) return std::nullopt;
   for (const auto& contact : contacts_) {
-    if (lower(contact.name) == wanted) return contact.email;
+    if (util::iequals(contact.name, wanted)) return contact.email;
   }
   const Contact* only = nullptr;
   for (const auto& contact : contacts_) {

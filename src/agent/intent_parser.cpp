@@ -8,6 +8,8 @@
 #include <sstream>
 #include <vector>
 
+#include "util/text.hpp"
+
 namespace voicedesk::agent {
 namespace {
 
@@ -24,10 +26,8 @@ struct Utterance {
   std::string spoken;
   std::string lower;
 
-  explicit Utterance(std::string text) : spoken(std::move(text)), lower(spoken) {
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  }
+  explicit Utterance(std::string text)
+      : spoken(std::move(text)), lower(util::ascii_lower(spoken)) {}
   std::string spoken_at(const std::smatch& match, int group) const {
     return spoken.substr(static_cast<std::size_t>(match.position(group)),
                          static_cast<std::size_t>(match.length(group)));
@@ -41,11 +41,9 @@ struct Utterance {
   }
 };
 
-std::string trim(std::string_view text, std::string_view junk = " \t\r\n,.;:!?|") {
-  const auto first = text.find_first_not_of(junk);
-  if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(junk);
-  return std::string(text.substr(first, last - first + 1));
+// A free-text slot without the spaces, punctuation and cut marks ("|") around it.
+std::string trim_slot(std::string_view text) {
+  return std::string(util::trim(text, " \t\r\n,.;:!?|"));
 }
 
 std::string collapse_spaces(std::string_view text) {
@@ -78,11 +76,11 @@ std::string normalize(std::string_view utterance) {
        ""},
       {std::regex(R"(,?\s*please$)", std::regex::icase), ""},
   };
-  std::string text = collapse_spaces(trim(utterance, " \t\r\n"));
+  std::string text = collapse_spaces(util::trim(utterance));
   for (const auto& [pattern, replacement] : kRewrites) {
     text = std::regex_replace(text, pattern, replacement);
   }
-  return trim(text, " \t\r\n.!?,");
+  return std::string(util::trim(text, " \t\r\n.!?,"));
 }
 
 // --- Numbers, as digits or words -------------------------------------------
@@ -111,7 +109,7 @@ std::vector<std::string> words_of(std::string_view text) {
 // "7", "seven", "twenty five", "twenty-five", "a", "an" -> the number; also
 // ordinals ("third", "3rd", "twenty first") when ordinal is set.
 std::optional<int> parse_number(std::string_view text, bool ordinal = false) {
-  const std::string token = trim(text);
+  const std::string token = trim_slot(text);
   if (token.empty()) return std::nullopt;
   static const std::regex kDigits(R"((\d{1,4})(?:st|nd|rd|th)?)");
   std::smatch match;
@@ -396,7 +394,7 @@ Resolved resolve_people(const Contacts& contacts, std::string_view text) {
   const std::string list(text);
   for (std::sregex_token_iterator it(list.begin(), list.end(), kSeparator, -1), end; it != end;
        ++it) {
-    std::string person = trim(it->str());
+    std::string person = trim_slot(it->str());
     static const std::regex kFiller(R"(^(?:to |with |my |mister |mr |mrs |ms |dr |doctor )+)",
                                     std::regex::icase);
     person = std::regex_replace(person, kFiller, "");
@@ -469,24 +467,24 @@ std::optional<Command> parse_send(const Contacts& contacts, const Utterance& tex
       !std::regex_match(text.lower, match, kPersonFirst)) {
     if (!std::regex_match(text.lower, match, kNoBody)) return std::nullopt;
     Command command;
-    command.say = "What should the email to " + trim(text.spoken_at(match, 1)) +
+    command.say = "What should the email to " + trim_slot(text.spoken_at(match, 1)) +
                   " say? For example: send an email to Alice saying the report is ready.";
     return command;
   }
   std::string recipient = text.spoken_at(match, 1);
-  const std::string body = trim(text.spoken_at(match, 2));
+  const std::string body = trim_slot(text.spoken_at(match, 2));
   std::string subject;
   const std::string recipient_lower = text.lower.substr(static_cast<std::size_t>(match.position(1)),
                                                         static_cast<std::size_t>(match.length(1)));
   std::smatch subject_match;
   if (std::regex_match(recipient_lower, subject_match, kSubject)) {
-    subject = trim(recipient.substr(static_cast<std::size_t>(subject_match.position(2))));
+    subject = trim_slot(recipient.substr(static_cast<std::size_t>(subject_match.position(2))));
     recipient = recipient.substr(0, static_cast<std::size_t>(subject_match.length(1)));
   }
   Command command;
   const Resolved people = resolve_people(contacts, recipient);
   if (!people.unknown.empty() || people.addresses.empty()) {
-    command.say = unknown_people_reply(people.unknown.empty() ? std::vector{trim(recipient)}
+    command.say = unknown_people_reply(people.unknown.empty() ? std::vector{trim_slot(recipient)}
                                                               : people.unknown);
     return command;
   }
@@ -507,7 +505,7 @@ std::optional<Command> parse_send(const Contacts& contacts, const Utterance& tex
 
 // "last", "latest", "first", "second", "3", "three" -> a newest-first position.
 std::optional<int> inbox_position(std::string_view word) {
-  const std::string w = trim(word);
+  const std::string w = trim_slot(word);
   if (w == "last" || w == "latest" || w == "newest" || w == "most recent" || w == "previous" ||
       w == "top" || w == "new") {
     return 1;
@@ -530,7 +528,7 @@ std::optional<Command> parse_reply(const Utterance& text) {
   if (match[2].matched) position = parse_number(match[2].str());
   if (!position || *position < 1) return std::nullopt;
   Command command;
-  const std::string body = trim(text.spoken_at(match, 3));
+  const std::string body = trim_slot(text.spoken_at(match, 3));
   if (body.empty()) {
     command.say = "What should the reply say? For example: reply to the last email saying thanks.";
     return command;
@@ -612,13 +610,13 @@ std::optional<Command> parse_schedule(const Contacts& contacts, const Utterance&
   }
   std::string title;
   if (std::regex_search(rest.lower, found, kTitle)) {
-    title = trim(rest.spoken_at(found, 1));
+    title = trim_slot(rest.spoken_at(found, 1));
     rest.cut(found);
   }
   if (title.empty()) {
     // What is left before the first slot: "schedule project review at 3".
-    std::string leftover = trim(rest.spoken.substr(0, rest.spoken.find('|')));
-    title = trim(std::regex_replace(leftover, std::regex(R"(^(?:to |on |in )+)"), ""));
+    std::string leftover = trim_slot(rest.spoken.substr(0, rest.spoken.find('|')));
+    title = trim_slot(std::regex_replace(leftover, std::regex(R"(^(?:to |on |in )+)"), ""));
   }
   if (title.empty()) {
     const std::string noun = named_event ? match[1].str() : "meeting";
@@ -693,7 +691,7 @@ std::optional<Command> parse_search(const Utterance& text) {
       R"((?: for| about| on)?(?: (?:the )?(?:web|internet|online) for)? (.+)$)");
   std::smatch match;
   if (!std::regex_match(text.lower, match, kSearch)) return std::nullopt;
-  const std::string query = trim(text.spoken_at(match, 1));
+  const std::string query = trim_slot(text.spoken_at(match, 1));
   if (query.empty()) return std::nullopt;
   Command command;
   command.call = ToolCall{"duckduckgo_search", {{"query", query}, {"max_results", 5}}};

@@ -13,6 +13,7 @@
 #include "mcp/mcp_transcriber.hpp"
 #include "stt/pocketsphinx_transcriber.hpp"
 #include "stt/whisper_transcriber.hpp"
+#include "util/text.hpp"
 
 namespace voicedesk::app {
 namespace {
@@ -135,10 +136,9 @@ std::vector<std::string> split_list(const std::string& text) {
   std::size_t start = 0;
   while (start < text.size()) {
     const std::size_t comma = std::min(text.find(',', start), text.size());
-    std::string item = text.substr(start, comma - start);
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    if (!item.empty()) items.push_back(std::move(item));
+    const std::string_view item =
+        util::trim(std::string_view(text).substr(start, comma - start), util::kBlank);
+    if (!item.empty()) items.emplace_back(item);
     start = comma + 1;
   }
   return items;

@@ -4,25 +4,19 @@
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <stdexcept>
+
+#include "util/text.hpp"
 
 namespace voicedesk::auth {
 namespace {
 
-constexpr std::string_view kWhitespace = " \t";
+using util::iequals;
+using util::kBlank;
 
+// Header values are a single line: only spaces and tabs surround them.
 std::string_view trim(std::string_view text) {
-  const std::size_t begin = text.find_first_not_of(kWhitespace);
-  if (begin == std::string_view::npos) return {};
-  return text.substr(begin, text.find_last_not_of(kWhitespace) - begin + 1);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return std::ranges::equal(a, b, [](char x, char y) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    return lower(x) == lower(y);
-  });
+  return util::trim(text, kBlank);
 }
 
 std::string reason_for(TokenStatus status, bool legacy_key) {
@@ -87,11 +81,11 @@ PresentedToken extract_token(std::optional<std::string_view> x_api_key,
   if (x_api_key && !trim(*x_api_key).empty()) return {trim(*x_api_key), {}};
   if (authorization && !trim(*authorization).empty()) {
     const std::string_view value = trim(*authorization);
-    const std::size_t space = value.find_first_of(kWhitespace);
+    const std::size_t space = value.find_first_of(kBlank);
     const std::string_view token =
         space == std::string_view::npos ? std::string_view{} : trim(value.substr(space));
     if (!iequals(value.substr(0, space), "bearer") || token.empty() ||
-        token.find_first_of(kWhitespace) != std::string_view::npos) {
+        token.find_first_of(kBlank) != std::string_view::npos) {
       return {{}, "Authorization must be Bearer"};
     }
     return {token, {}};

@@ -14,6 +14,7 @@
 #include "mcp/protocol.hpp"
 #include "mcp/request_threads.hpp"
 #include "mcp/server.hpp"
+#include "util/text.hpp"
 
 namespace voicedesk::mcp {
 
@@ -29,20 +30,16 @@ constexpr const char* kVersionHeader = "MCP-Protocol-Version";
 // Finished streams stay resumable for this long after their last event.
 constexpr auto kFinishedStreamLifetime = std::chrono::seconds(60);
 
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
+using util::ascii_lower;
 
 // "[::1]:8005" -> "[::1]", "Example.com:80" -> "example.com".
 std::string host_name(const std::string& host_header) {
   if (!host_header.empty() && host_header.front() == '[') {
     const std::size_t close = host_header.find(']');
-    return lower(
+    return ascii_lower(
         host_header.substr(0, close == std::string::npos ? host_header.size() : close + 1));
   }
-  return lower(host_header.substr(0, host_header.find(':')));
+  return ascii_lower(host_header.substr(0, host_header.find(':')));
 }
 
 void send_error(httplib::Response& res, int status, int code, const std::string& message) {
@@ -51,7 +48,7 @@ void send_error(httplib::Response& res, int status, int code, const std::string&
 }
 
 bool header_contains(const httplib::Request& req, const char* name, const char* value) {
-  return lower(req.get_header_value(name)).find(value) != std::string::npos;
+  return ascii_lower(req.get_header_value(name)).find(value) != std::string::npos;
 }
 
 // An Outbound for requests answered as one JSON body: anything they send
@@ -109,10 +106,10 @@ struct HttpTransport::Impl {
       }
     }
     if (req.has_header("Origin")) {
-      const std::string origin = lower(req.get_header_value("Origin"));
-      const bool allowed =
-          std::any_of(options.allowed_origins.begin(), options.allowed_origins.end(),
-                      [&](const std::string& candidate) { return lower(candidate) == origin; });
+      const std::string origin = req.get_header_value("Origin");
+      const bool allowed = std::any_of(
+          options.allowed_origins.begin(), options.allowed_origins.end(),
+          [&](const std::string& candidate) { return util::iequals(candidate, origin); });
       if (!allowed) {
         send_error(res, 403, -32000, "Origin not allowed: " + req.get_header_value("Origin"));
         return false;

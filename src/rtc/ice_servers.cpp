@@ -10,6 +10,8 @@
 #include <memory>
 #include <optional>
 
+#include "util/text.hpp"
+
 namespace voicedesk::rtc {
 namespace {
 
@@ -118,14 +120,6 @@ std::optional<std::string_view> after_scheme(std::string_view url, std::string_v
   return rest;
 }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0)
-    text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0)
-    text.remove_suffix(1);
-  return text;
-}
-
 }  // namespace
 
 std::string IceServer::webrtcbin_uri(std::string_view address) const {
@@ -232,7 +226,7 @@ std::vector<IceServer> parse_turn_urls(std::string_view urls) {
   std::size_t start = 0;
   while (start <= urls.size()) {
     const std::size_t comma = std::min(urls.find(',', start), urls.size());
-    const std::string_view url = trim(urls.substr(start, comma - start));
+    const std::string_view url = util::trim(urls.substr(start, comma - start), util::kAsciiSpace);
     start = comma + 1;
     ++entry;
     if (url.empty()) continue;

@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/text.hpp"
+
 namespace voicedesk::stt {
 namespace {
 
@@ -64,9 +66,7 @@ std::string sphinx_reason() {
       message.erase(0, colon + 2);
     }
   }
-  while (!message.empty() && std::isspace(static_cast<unsigned char>(message.back())) != 0) {
-    message.pop_back();
-  }
+  message.resize(util::trim_right(message, util::kAsciiSpace).size());
   return message.empty() ? message : ": " + message;
 }
 

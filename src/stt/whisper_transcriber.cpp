@@ -7,6 +7,8 @@
 #include <cmath>
 #include <limits>
 
+#include "util/text.hpp"
+
 namespace voicedesk::stt {
 namespace {
 
@@ -43,13 +45,6 @@ class ScopedTimer {
   double& total_ms_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
-
-std::string_view trim(std::string_view text) {
-  constexpr std::string_view kSpace = " \t\n\v\f\r";
-  const auto first = text.find_first_not_of(kSpace);
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(kSpace) - first + 1);
-}
 
 }  // namespace
 
@@ -168,7 +163,9 @@ WindowSegments split_segments(const WhisperModel& model, std::span<const int> to
   WindowSegments result;
   const auto add = [&](double start, double end, std::span<const int> slice) {
     std::string text = detokenize(model, slice);
-    if (!trim(text).empty()) result.segments.push_back({start, end, std::move(text)});
+    if (!util::trim(text, util::kAsciiSpace).empty()) {
+      result.segments.push_back({start, end, std::move(text)});
+    }
   };
 
   // Each pair of consecutive timestamps ends one segment and starts the next.
@@ -276,7 +273,7 @@ class WhisperTranscriber::Run {
       }
       seek += split.advance_frames;
     }
-    transcript.text = std::string(trim(transcript.text));
+    transcript.text = std::string(util::trim(transcript.text, util::kAsciiSpace));
     report(1.0);
     return result;
   }
@@ -284,7 +281,7 @@ class WhisperTranscriber::Run {
   // OpenAI prompts with " " + the stripped text, so that its first word is tokenized as it would be
   // in running speech, keeping the last n_text_ctx / 2 - 1 tokens.
   std::vector<int> initial_prompt_tokens() const {
-    const std::string_view text = trim(options_.initial_prompt);
+    const std::string_view text = util::trim(options_.initial_prompt, util::kAsciiSpace);
     if (text.empty()) return {};
     std::vector<int> tokens = t_.encoder_.encode(" " + std::string(text));
     const std::size_t keep = static_cast<std::size_t>(model_.hparams.n_text_ctx / 2 - 1);

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "util/env_file.hpp"
+#include "util/text.hpp"
 
 namespace voicedesk::util {
 namespace {
@@ -19,14 +20,6 @@ constexpr std::string_view kDigits = "0123456789";
 constexpr std::string_view kMask = "********";
 // Far enough to catch a dropped prefix or a transposition, close enough not to suggest nonsense.
 constexpr std::size_t kMaxSuggestionDistance = 3;
-
-std::string ascii_lower(std::string_view text) {
-  std::string lower(text);
-  std::ranges::transform(lower, lower.begin(), [](char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  });
-  return lower;
-}
 
 bool has_control_chars(std::string_view text) {
   return std::ranges::any_of(text, [](char c) {

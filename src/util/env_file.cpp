@@ -6,6 +6,8 @@
 #include <optional>
 #include <system_error>
 
+#include "util/text.hpp"
+
 namespace voicedesk::util {
 namespace {
 
@@ -15,16 +17,6 @@ constexpr std::size_t kMaxFileBytes = std::size_t{1} << 20;
 
 bool is_blank(char c) {
   return c == ' ' || c == '\t';
-}
-
-std::string_view trim_left(std::string_view s) {
-  while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
-  return s;
-}
-
-std::string_view trim_right(std::string_view s) {
-  while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
-  return s;
 }
 
 bool is_valid_key(std::string_view key) {
@@ -47,7 +39,7 @@ class LineParser {
     if (text.find('\0') != std::string_view::npos) {
       fail("NUL byte in file (is this a binary file?)");
     }
-    std::string_view rest = trim_left(text);
+    std::string_view rest = trim_left(text, kBlank);
     if (rest.empty() || rest.front() == '#') return std::nullopt;
     rest = strip_export(rest);
 
@@ -58,7 +50,7 @@ class LineParser {
       fail("expected KEY=VALUE, got a line without '=' starting with " +
            quote_env_value(first_word));
     }
-    const std::string_view key = trim_right(rest.substr(0, eq));
+    const std::string_view key = trim_right(rest.substr(0, eq), kBlank);
     if (!is_valid_key(key)) {
       fail("invalid key " + quote_env_value(key) +
            ": use letters, digits and underscores, not starting with a digit");
@@ -76,13 +68,13 @@ class LineParser {
     constexpr std::string_view kExport = "export";
     if (rest.size() > kExport.size() && rest.starts_with(kExport) &&
         is_blank(rest[kExport.size()])) {
-      return trim_left(rest.substr(kExport.size()));
+      return trim_left(rest.substr(kExport.size()), kBlank);
     }
     return rest;
   }
 
   std::string parse_value(std::string_view key, std::string_view after_equals) const {
-    const std::string_view raw = trim_left(after_equals);
+    const std::string_view raw = trim_left(after_equals, kBlank);
     if (raw.starts_with('\'')) {
       const auto close = raw.find('\'', 1);
       if (close == std::string_view::npos) unterminated("single", key);
@@ -95,10 +87,10 @@ class LineParser {
     // `OPENAI_API_KEY=  # paste yours` empty, where python-dotenv would read "# paste yours".
     for (std::size_t i = 1; i < after_equals.size(); ++i) {
       if (after_equals[i] == '#' && is_blank(after_equals[i - 1])) {
-        return std::string(trim_right(trim_left(after_equals.substr(0, i))));
+        return std::string(trim(after_equals.substr(0, i), kBlank));
       }
     }
-    return std::string(trim_right(raw));
+    return std::string(trim_right(raw, kBlank));
   }
 
   std::string parse_double_quoted(std::string_view key, std::string_view raw) const {
@@ -137,7 +129,7 @@ class LineParser {
   }
 
   void check_after_quote(std::string_view key, std::string_view tail) const {
-    tail = trim_left(tail);
+    tail = trim_left(tail, kBlank);
     if (!tail.empty() && tail.front() != '#') {
       fail("unexpected text after the closing quote of " + std::string(key) +
            " (put the whole value inside the quotes)");

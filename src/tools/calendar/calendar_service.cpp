@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "tools/calendar/scope.hpp"
+#include "util/text.hpp"
 
 namespace voicedesk::tools::calendar {
 namespace {
@@ -111,14 +112,9 @@ const json& load_output_schema() {
   return schema;
 }
 
+// Owns its result: callers trim temporaries such as values read from JSON.
 std::string trimmed(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  return std::string(text);
+  return std::string(util::trim(text, util::kAsciiSpace));
 }
 
 bool valid_domain(std::string_view domain) {

@@ -10,6 +10,8 @@
 #include <random>
 #include <set>
 
+#include "util/text.hpp"
+
 namespace voicedesk::tools::calendar {
 namespace {
 
@@ -60,11 +62,7 @@ Seconds instant_of(const icaltimetype& time, const TimeZone& fallback) {
 
 std::string strip_mailto(std::string address) {
   constexpr std::string_view kScheme = "mailto:";
-  if (address.size() >= kScheme.size() &&
-      std::equal(kScheme.begin(), kScheme.end(), address.begin(),
-                 [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
-    address.erase(0, kScheme.size());
-  }
+  if (util::istarts_with(address, kScheme)) address.erase(0, kScheme.size());
   return address;
 }
 

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <string>
 
 #include "tools/tool.hpp"
+#include "util/text.hpp"
 
 namespace voicedesk::tools::calendar {
 namespace {
@@ -20,19 +20,6 @@ std::optional<int> digits(std::string_view text) {
   int value = 0;
   for (char c : text) value = value * 10 + (c - '0');
   return value;
-}
-
-std::string normalized(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
 }
 
 }  // namespace
@@ -58,7 +45,7 @@ std::optional<minutes> parse_time(std::string_view text) {
 }
 
 DayRange parse_scope(std::string_view scope_text, year_month_day today) {
-  const std::string scope = normalized(scope_text);
+  const std::string scope = util::ascii_lower(util::trim(scope_text, util::kAsciiSpace));
   const sys_days base{today};
   if (scope.empty() || scope == "today") return {today, today};
   if (scope == "tomorrow") return {year_month_day{base + days{1}}, year_month_day{base + days{1}}};

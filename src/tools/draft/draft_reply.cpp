@@ -4,6 +4,8 @@
 #include <array>
 #include <cctype>
 
+#include "util/text.hpp"
+
 namespace voicedesk::tools::draft {
 namespace {
 
@@ -20,28 +22,15 @@ constexpr std::size_t kMinSentenceBytes = 15;
 constexpr std::array<Tone, 4> kTones = {Tone::professional, Tone::friendly, Tone::formal,
                                         Tone::brief};
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 bool is_space(char c) {
   return std::isspace(static_cast<unsigned char>(c)) != 0;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
 }
 
 // Runs of white space (line breaks included) become one space.
 std::string collapse_spaces(std::string_view text) {
   std::string out;
   bool pending = false;
-  for (const char c : trim(text)) {
+  for (const char c : util::trim(text, util::kAsciiSpace)) {
     if (is_space(c)) {
       pending = true;
       continue;
@@ -82,7 +71,7 @@ bool is_greeting_line(std::string_view line) {
   static constexpr std::array<std::string_view, 10> kGreetings = {
       "hi",           "hello",          "hey",          "dear",  "greetings",
       "good morning", "good afternoon", "good evening", "hallo", "to whom it may concern"};
-  const std::string text = lower(line);
+  const std::string text = util::ascii_lower(line);
   const bool greeting =
       std::any_of(kGreetings.begin(), kGreetings.end(),
                   [&](std::string_view word) { return starts_with_word(text, word); });
@@ -109,7 +98,7 @@ std::string first_paragraph(std::string_view body) {
     const std::string_view raw = body.substr(pos, end - pos);
     pos = end + 1;
     if (raw == "-- " || raw == "-- \r") break;  // the signature delimiter
-    const std::string_view line = trim(raw);
+    const std::string_view line = util::trim(raw, util::kAsciiSpace);
     if (line.empty() || line.starts_with('>') || is_quote_header(line)) {
       if (!paragraph.empty()) break;
       continue;
@@ -200,10 +189,12 @@ std::string topic_of(std::string_view original_subject) {
 
 // Drops what a model adds around a reply body: a "Subject:" line and blank lines.
 std::string clean_model_draft(std::string_view text) {
-  text = trim(text);
-  if (lower(text.substr(0, 8)) == "subject:") {
+  text = util::trim(text, util::kAsciiSpace);
+  if (util::istarts_with(text, "subject:")) {
     const std::size_t line_end = text.find('\n');
-    text = line_end == std::string_view::npos ? std::string_view() : trim(text.substr(line_end));
+    text = line_end == std::string_view::npos
+               ? std::string_view()
+               : util::trim(text.substr(line_end), util::kAsciiSpace);
   }
   return std::string(text);
 }
@@ -279,7 +270,7 @@ const char* to_string(Tone tone) {
 }
 
 std::optional<Tone> parse_tone(std::string_view name) {
-  const std::string wanted = lower(trim(name));
+  const std::string wanted = util::ascii_lower(util::trim(name, util::kAsciiSpace));
   if (wanted.empty()) return Tone::professional;
   if (wanted == "concise") return Tone::brief;
   if (wanted == "casual") return Tone::friendly;
@@ -293,17 +284,17 @@ std::string reply_subject(std::string_view original_subject) {
   std::string subject = collapse_spaces(original_subject);  // no line breaks in a header
   // Strip "Re:", "RE :", "Re[2]:", "Aw:" (German clients) as often as they repeat.
   for (;;) {
-    const std::string head = lower(subject.substr(0, 8));
-    std::size_t pos = head.starts_with("re") || head.starts_with("aw") ? 2 : 0;
+    std::size_t pos =
+        util::istarts_with(subject, "re") || util::istarts_with(subject, "aw") ? 2 : 0;
     if (pos == 0) break;
-    if (pos < head.size() && head[pos] == '[') {
+    if (pos < subject.size() && subject[pos] == '[') {
       const std::size_t close = subject.find(']', pos);
       if (close == std::string::npos) break;
       pos = close + 1;
     }
     while (pos < subject.size() && subject[pos] == ' ') ++pos;
     if (pos >= subject.size() || subject[pos] != ':') break;
-    subject = std::string(trim(std::string_view(subject).substr(pos + 1)));
+    subject = std::string(util::trim(std::string_view(subject).substr(pos + 1), util::kAsciiSpace));
   }
   return subject.empty() ? "Re: (no subject)" : "Re: " + subject;
 }

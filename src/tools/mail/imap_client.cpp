@@ -10,6 +10,7 @@
 #include "tools/mail/mime_codec.hpp"
 #include "tools/mail/mime_message.hpp"
 #include "tools/net/curl.hpp"
+#include "util/text.hpp"
 
 namespace voicedesk::tools::mail {
 namespace {
@@ -148,20 +149,12 @@ class ImapSession {
   int next_tag_ = 1;
 };
 
-bool starts_with_nocase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() &&
-         std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
-           return std::toupper(static_cast<unsigned char>(a)) ==
-                  std::toupper(static_cast<unsigned char>(b));
-         });
-}
-
 // The string value of the first FETCH item whose name starts with prefix
 // ("BODY[TEXT]" for "BODY[TEXT]<0>"); "" when absent or NIL.
 std::string fetch_string(const std::vector<ImapValue>& attributes, std::string_view prefix) {
   for (std::size_t i = 0; i + 1 < attributes.size(); i += 2) {
     if (attributes[i].kind == ImapValue::Kind::atom &&
-        starts_with_nocase(attributes[i].text, prefix) &&
+        util::istarts_with(attributes[i].text, prefix) &&
         attributes[i + 1].kind == ImapValue::Kind::string) {
       return attributes[i + 1].text;
     }

@@ -4,18 +4,14 @@
 #include <cctype>
 
 #include "tools/mail/mail_reader.hpp"
+#include "util/text.hpp"
 
 namespace voicedesk::tools::mail {
 namespace {
 
 constexpr std::size_t kMaxListDepth = 32;
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using util::iequals;
 
 // The size of the literal announced at the end of line ("... {123}"), if any.
 std::optional<std::size_t> literal_size(std::string_view line) {

@@ -9,6 +9,7 @@
 
 #include "tools/tool.hpp"
 #include "util/base64.hpp"
+#include "util/text.hpp"
 
 namespace voicedesk::tools::mail {
 namespace {
@@ -34,12 +35,6 @@ bool is_atext(unsigned char c) {
   return std::isalnum(c) != 0 ||
          std::string_view("!#$%&'*+-/=?^_`{|}~").find(static_cast<char>(c)) !=
              std::string_view::npos;
-}
-
-std::string_view trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
 }
 
 bool is_dot_atom(std::string_view text) {
@@ -289,7 +284,7 @@ bool is_valid_utf8(std::string_view text) {
 Address parse_address(std::string_view text, std::string_view field) {
   check_header_safe(text, field);
   if (!is_valid_utf8(text)) reject(field, "not valid UTF-8");
-  const std::string_view trimmed = trim(text);
+  const std::string_view trimmed = util::trim(text, util::kBlank);
   if (trimmed.empty()) reject(field, "empty address");
   Address address;
   if (trimmed.back() == '>') {
@@ -297,7 +292,7 @@ Address parse_address(std::string_view text, std::string_view field) {
     if (open == std::string_view::npos)
       reject(field, "unbalanced <> in \"" + std::string(text) + "\"");
     address.addr_spec = std::string(trimmed.substr(open + 1, trimmed.size() - open - 2));
-    const std::string_view name = trim(trimmed.substr(0, open));
+    const std::string_view name = util::trim(trimmed.substr(0, open), util::kBlank);
     if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
       address.display_name = unquote(name, field);
     } else if (name.find_first_of("\"<>@,;:\\") != std::string_view::npos) {
@@ -425,10 +420,9 @@ FormattedMail format_mail(const OutgoingMail& mail, const std::string& message_i
   std::set<std::string> seen;
   for (const auto* list : {&to, &cc}) {
     for (const Address& address : *list) {
-      std::string key = address.addr_spec;
-      std::transform(key.begin(), key.end(), key.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      if (seen.insert(key).second) formatted.recipients.push_back(address.addr_spec);
+      if (seen.insert(util::ascii_lower(address.addr_spec)).second) {
+        formatted.recipients.push_back(address.addr_spec);
+      }
     }
   }
 
@@ -437,7 +431,7 @@ FormattedMail format_mail(const OutgoingMail& mail, const std::string& message_i
   add_header(raw, "From", format_address(from, 6));
   add_header(raw, "To", fold_list(formatted_addresses(to, 4), ",", 4));
   if (!cc.empty()) add_header(raw, "Cc", fold_list(formatted_addresses(cc, 4), ",", 4));
-  add_header(raw, "Subject", encode_header_text(trim(mail.subject), 9));
+  add_header(raw, "Subject", encode_header_text(util::trim(mail.subject, util::kBlank), 9));
   add_header(raw, "Message-ID", message_id);
   if (!mail.in_reply_to.empty()) add_header(raw, "In-Reply-To", mail.in_reply_to);
   if (!mail.references.empty()) add_header(raw, "References", fold_list(mail.references, "", 12));

@@ -8,17 +8,12 @@
 #include <cerrno>
 #include <optional>
 
+#include "util/text.hpp"
+
 namespace voicedesk::tools::mail {
 namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -124,7 +119,7 @@ std::string sanitize_utf8(std::string_view text) {
 }
 
 std::string to_utf8(std::string_view bytes, std::string_view charset) {
-  const std::string name = lower(charset);
+  const std::string name = util::ascii_lower(charset);
   // Undeclared or ASCII-declared 8-bit text is UTF-8 far more often than not.
   if (name.empty() || name == "us-ascii" || name == "ascii" || name == "utf-8" || name == "utf8") {
     return sanitize_utf8(bytes);
@@ -272,11 +267,7 @@ std::string decode_header_value(std::string_view raw) {
   }
   plain += pending_space;
   flush_plain();
-  // Trim.
-  const auto first = out.find_first_not_of(" \t");
-  if (first == std::string::npos) return {};
-  const auto last = out.find_last_not_of(" \t");
-  return out.substr(first, last - first + 1);
+  return std::string(util::trim(out, util::kBlank));
 }
 
 std::string make_snippet(std::string_view text, std::size_t max_chars) {

@@ -4,30 +4,14 @@
 #include <cctype>
 
 #include "tools/mail/mime_codec.hpp"
+#include "util/text.hpp"
 
 namespace voicedesk::tools::mail {
 namespace {
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using util::ascii_lower;
+using util::iequals;
+using util::trim;
 
 // One line of text: [start, end) without its line break; next is where the
 // following line starts.
@@ -134,7 +118,8 @@ std::string percent_decode(std::string_view text) {
 
 // A leaf's body after undoing its Content-Transfer-Encoding.
 std::string transfer_decode(std::string_view body, const MimeHeaders& headers) {
-  const std::string encoding = lower(trim(headers.raw("Content-Transfer-Encoding").value_or("")));
+  const std::string declared = headers.raw("Content-Transfer-Encoding").value_or("");
+  const std::string encoding = ascii_lower(trim(declared));
   if (encoding == "base64") return decode_base64(body);
   if (encoding == "quoted-printable") return decode_quoted_printable(body);
   return std::string(body);
@@ -177,7 +162,7 @@ MimePart parse_entity(std::string_view raw, std::size_t depth, const MimeLimits&
   part.headers = parse_headers(head, limits.max_header_fields);
   if (auto type = part.headers.raw("Content-Type")) part.content_type = parse_content_type(*type);
   if (auto disposition = part.headers.raw("Content-Disposition")) {
-    part.attachment = lower(trim(split_params(*disposition).front())) == "attachment";
+    part.attachment = iequals(trim(split_params(*disposition).front()), "attachment");
   }
   const std::string boundary = part.content_type.param("boundary");
   if (part.content_type.media_type.rfind("multipart/", 0) == 0 && !boundary.empty() &&
@@ -316,7 +301,7 @@ ContentType parse_content_type(std::string_view raw) {
   }
   const auto pieces = split_params(unfolded);
   ContentType type;
-  const std::string media_type = lower(trim(pieces.front()));
+  const std::string media_type = ascii_lower(trim(pieces.front()));
   if (media_type.find('/') != std::string::npos &&
       media_type.find_first_of(" \t\"") == std::string::npos) {
     type.media_type = media_type;
@@ -331,7 +316,7 @@ ContentType parse_content_type(std::string_view raw) {
   for (std::size_t i = 1; i < pieces.size(); ++i) {
     const auto equals = pieces[i].find('=');
     if (equals == std::string_view::npos) continue;
-    std::string name = lower(trim(pieces[i].substr(0, equals)));
+    std::string name = ascii_lower(trim(pieces[i].substr(0, equals)));
     const std::string value = unquote(pieces[i].substr(equals + 1));
     if (name.empty()) continue;
     const auto star = name.find('*');
@@ -396,14 +381,12 @@ std::string html_to_text(std::string_view html) {
       if (close == std::string_view::npos) break;
       std::string_view tag = html.substr(i + 1, close - i - 1);
       const auto name_end = tag.find_first_of(" \t\r\n/>", tag.size() > 0 && tag[0] == '/' ? 1 : 0);
-      const std::string name = lower(tag.substr(0, name_end));
+      const std::string name = ascii_lower(tag.substr(0, name_end));
       i = close + 1;
       if (name == "script" || name == "style" || name == "head" || name == "title") {
         // Their content is not text: skip to the closing tag.
-        const std::string lower_rest =
-            lower(html.substr(i, std::min<std::size_t>(html.size() - i, 1u << 20)));
-        const auto end = lower_rest.find("</" + name);
-        if (end == std::string::npos) break;
+        const auto end = util::ifind(html.substr(i, 1u << 20), "</" + name);
+        if (end == std::string_view::npos) break;
         i += end;
         continue;
       }

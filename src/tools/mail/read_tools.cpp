@@ -1,12 +1,10 @@
 #include "tools/mail/read_tools.hpp"
 
-#include <algorithm>
-#include <cctype>
-
 #include "tools/mail/gmail_client.hpp"
 #include "tools/mail/imap_client.hpp"
 #include "tools/mail/mime_message.hpp"
 #include "util/config_error.hpp"
+#include "util/text.hpp"
 #include "util/token_bucket.hpp"
 
 namespace voicedesk::tools::mail {
@@ -210,8 +208,7 @@ Tool reply_tool(std::shared_ptr<MailReader> reader, SendFunction send) {
 }
 
 bool is_reply_subject(std::string_view subject) {
-  return subject.size() >= 3 && std::tolower(static_cast<unsigned char>(subject[0])) == 'r' &&
-         std::tolower(static_cast<unsigned char>(subject[1])) == 'e' && subject[2] == ':';
+  return util::istarts_with(subject, "re:");
 }
 
 }  // namespace
@@ -222,8 +219,7 @@ OutgoingMail build_reply(const MailDetail& original, std::string body) {
   if (std::string to = format_mailbox(parse_mailbox(answer_to)); !to.empty()) {
     reply.to.push_back(std::move(to));
   }
-  std::string subject = original.subject;
-  subject.erase(0, std::min(subject.size(), subject.find_first_not_of(" \t")));
+  const std::string subject(util::trim_left(original.subject, util::kBlank));
   reply.subject = is_reply_subject(subject) ? subject : "Re: " + subject;
   reply.body = std::move(body);
   reply.in_reply_to = original.message_id;

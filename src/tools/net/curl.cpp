@@ -4,6 +4,8 @@
 #include <cctype>
 #include <mutex>
 
+#include "util/text.hpp"
+
 namespace voicedesk::tools::net {
 namespace {
 
@@ -17,19 +19,6 @@ void init_libcurl_once() {
     throw TransferError(std::string("libcurl initialization failed: ") +
                         curl_easy_strerror(result));
   }
-}
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-std::string trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return std::string(text.substr(first, last - first + 1));
 }
 
 }  // namespace
@@ -154,9 +143,8 @@ long CurlHandle::response_code() const {
 }
 
 std::optional<std::string> HttpResponse::header(std::string_view name) const {
-  const std::string wanted = lower(std::string(name));
   for (const auto& [key, value] : headers) {
-    if (key == wanted) return value;
+    if (util::iequals(key, name)) return value;
   }
   return std::nullopt;
 }
@@ -207,8 +195,9 @@ HttpResponse http_request(const HttpRequest& request) {
     }
     const auto colon = line.find(':');
     if (colon == std::string::npos) continue;
-    response.headers.emplace_back(lower(trim(std::string_view(line).substr(0, colon))),
-                                  trim(std::string_view(line).substr(colon + 1)));
+    const std::string_view field = line;
+    response.headers.emplace_back(util::ascii_lower(util::trim(field.substr(0, colon))),
+                                  std::string(util::trim(field.substr(colon + 1))));
   }
   return response;
 }

@@ -6,6 +6,8 @@
 #include <charconv>
 #include <utility>
 
+#include "util/text.hpp"
+
 namespace voicedesk::tools::search {
 namespace {
 
@@ -68,25 +70,6 @@ std::optional<char32_t> resolve_entity(std::string_view name) {
   return std::nullopt;
 }
 
-char lower_char(char c) {
-  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), lower_char);
-  return out;
-}
-
-std::size_t find_case_insensitive(std::string_view haystack, std::string_view needle,
-                                  std::size_t from) {
-  const auto it = std::search(haystack.begin() + static_cast<std::ptrdiff_t>(from), haystack.end(),
-                              needle.begin(), needle.end(),
-                              [](char a, char b) { return lower_char(a) == lower_char(b); });
-  return it == haystack.end() ? std::string_view::npos
-                              : static_cast<std::size_t>(it - haystack.begin());
-}
-
 bool is_space(char c) {
   return std::isspace(static_cast<unsigned char>(c)) != 0;
 }
@@ -108,7 +91,7 @@ std::optional<HtmlTag> parse_tag(std::string_view html, std::size_t begin) {
   }
   const std::size_t name_begin = pos;
   while (pos < html.size() && is_name_char(html[pos])) ++pos;
-  tag.name = lower(html.substr(name_begin, pos - name_begin));
+  tag.name = util::ascii_lower(html.substr(name_begin, pos - name_begin));
   while (pos < html.size()) {
     while (pos < html.size() && (is_space(html[pos]) || html[pos] == '/')) ++pos;
     if (pos >= html.size()) break;
@@ -121,7 +104,7 @@ std::optional<HtmlTag> parse_tag(std::string_view html, std::size_t begin) {
            html[pos] != '/') {
       ++pos;
     }
-    std::string name = lower(html.substr(attr_begin, pos - attr_begin));
+    std::string name = util::ascii_lower(html.substr(attr_begin, pos - attr_begin));
     if (name.empty()) {
       ++pos;  // a stray '=' or quote: skip it
       continue;
@@ -266,7 +249,7 @@ std::optional<HtmlTag> next_tag(std::string_view html, std::size_t from) {
     }
     if (!tag->closing && (tag->name == "script" || tag->name == "style")) {
       // Their contents are code, not markup: the element is one tag.
-      const std::size_t close = find_case_insensitive(html, "</" + tag->name, tag->end);
+      const std::size_t close = util::ifind(html, "</" + tag->name, tag->end);
       const std::size_t close_end = close == std::string_view::npos ? close : html.find('>', close);
       if (close_end == std::string_view::npos) return std::nullopt;
       tag->end = close_end + 1;

@@ -1,12 +1,12 @@
 #include "tools/search/search_client.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "tools/net/curl.hpp"
 #include "tools/search/html_text.hpp"
 #include "tools/tool.hpp"
+#include "util/text.hpp"
 
 namespace voicedesk::tools::search {
 namespace {
@@ -15,13 +15,6 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxTitleBytes = 300;
 constexpr std::size_t kMaxSnippetBytes = 600;
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // Cuts text to at most max_bytes without splitting a UTF-8 sequence, marking the cut.
 std::string truncate_utf8(std::string text, std::size_t max_bytes) {
@@ -44,7 +37,7 @@ std::optional<UrlParts> split_url(std::string_view url) {
   const std::size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos || scheme_end == 0) return std::nullopt;
   UrlParts parts;
-  parts.scheme = lower(url.substr(0, scheme_end));
+  parts.scheme = util::ascii_lower(url.substr(0, scheme_end));
   std::string_view rest = url.substr(scheme_end + 3);
   rest = rest.substr(0, rest.find('#'));
   const std::size_t authority_end = rest.find_first_of("/?");
@@ -58,7 +51,7 @@ std::optional<UrlParts> split_url(std::string_view url) {
     authority = authority.substr(0, authority.find(':'));
   }
   if (authority.empty()) return std::nullopt;
-  parts.host = lower(authority);
+  parts.host = util::ascii_lower(authority);
   if (authority_end != std::string_view::npos) {
     const std::string_view tail = rest.substr(authority_end);
     const std::size_t question = tail.find('?');
@@ -209,7 +202,7 @@ const char* to_string(Provider provider) {
 std::optional<Provider> parse_provider(std::string_view name) {
   for (const Provider provider :
        {Provider::duckduckgo_html, Provider::duckduckgo_json, Provider::searxng}) {
-    if (lower(name) == to_string(provider)) return provider;
+    if (util::iequals(name, to_string(provider))) return provider;
   }
   return std::nullopt;
 }
@@ -348,9 +341,8 @@ std::string SearchClient::request_url(std::string_view query) const {
 }
 
 std::vector<SearchHit> SearchClient::search(std::string_view query, std::size_t max_results) const {
-  const auto first = query.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) throw ToolError("query: must not be empty");
-  query = query.substr(first, query.find_last_not_of(" \t\r\n") - first + 1);
+  query = util::trim(query);
+  if (query.empty()) throw ToolError("query: must not be empty");
   if (query.size() > kMaxQueryBytes) {
     throw ToolError("query: longer than " + std::to_string(kMaxQueryBytes) + " bytes");
   }
