@@ -191,6 +191,9 @@ rtc::GatewayOptions gateway_options(const util::Config& config) {
   options.ice_addresses = ice_addresses(config);
   options.ice_servers = ice_servers(config);
   set_ice_port_range(config, options);
+  options.speech.voice = config.get("VOICEDESK_TTS_VOICE");
+  options.speech.words_per_minute = static_cast<int>(config.get_int("VOICEDESK_TTS_RATE"));
+  options.barge_in = config.get_bool("VOICEDESK_BARGE_IN");
   return options;
 }
 

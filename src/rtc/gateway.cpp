@@ -2,12 +2,15 @@
 
 #include <fmt/format.h>
 #include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <future>
@@ -52,6 +55,18 @@ constexpr const char* kAudioBranch =
     "queue ! rtpopusdepay ! opusdec ! audioconvert ! audioresample ! "
     "audio/x-raw,format=S16LE,rate=48000,channels=1,layout=interleaved ! "
     "appsink name=audio sync=false";
+
+// Spoken replies, from the synthesizer's PCM to the browser: {0} the
+// synthesizer's rate, {1} the offer's Opus payload type. The caps after the
+// payloader let webrtcbin answer with the track before any audio flowed.
+constexpr const char* kSpeechBranch =
+    "appsrc name=speech is-live=true do-timestamp=true format=time "
+    "caps=audio/x-raw,format=S16LE,rate={0},channels=1,layout=interleaved ! "
+    "audioconvert ! audioresample ! opusenc ! rtpopuspay pt={1} ! "
+    "capsfilter caps=\"application/x-rtp,media=audio,encoding-name=OPUS,payload={1},"
+    "clock-rate=48000\"";
+// Speech goes out in frames of this length, at real-time pace.
+constexpr auto kSpeechFrame = std::chrono::milliseconds(20);
 
 struct SessionDescriptionDeleter {
   void operator()(GstWebRTCSessionDescription* description) const {
@@ -150,6 +165,30 @@ GstSdpMessagePtr parse_offer(const std::string& text) {
   return sdp;
 }
 
+// The payload type the offer gives Opus ("a=rtpmap:111 opus/48000/2"), which
+// the answer's track must use; none when the offer has no Opus audio.
+std::optional<int> opus_payload_type(const GstSDPMessage* sdp) {
+  for (guint i = 0; i < gst_sdp_message_medias_len(sdp); ++i) {
+    const GstSDPMedia* media = gst_sdp_message_get_media(sdp, i);
+    const char* kind = gst_sdp_media_get_media(media);
+    if (kind == nullptr || std::string_view(kind) != "audio") continue;
+    for (guint a = 0; a < gst_sdp_media_attributes_len(media); ++a) {
+      const GstSDPAttribute* attribute = gst_sdp_media_get_attribute(media, a);
+      if (attribute->key == nullptr || std::string_view(attribute->key) != "rtpmap" ||
+          attribute->value == nullptr) {
+        continue;
+      }
+      int payload = -1;
+      char encoding[16] = {};
+      if (std::sscanf(attribute->value, "%d %15[^/]", &payload, encoding) == 2 &&
+          g_ascii_strcasecmp(encoding, "opus") == 0 && payload >= 0 && payload < 128) {
+        return payload;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 // The STUN/TURN servers as webrtcbin takes them, host names resolved (libnice
 // takes addresses only). They carry the TURN passwords: never logged.
 struct IceUris {
@@ -200,10 +239,131 @@ struct GatheredCandidates {
 
 class Session;
 
+// A session's spoken replies. One thread synthesizes the queued texts into a
+// queue of PCM (espeak-ng runs well ahead of real time); another feeds that
+// queue to the track's appsrc in 20 ms buffers at real-time pace. Because
+// only one frame at a time is ever inside the pipeline, dropping the queues
+// (stop()) silences the browser within a frame or two plus the network and
+// its jitter buffer. Between replies nothing is sent: the RTP timestamps
+// jump over the pause, which receivers play as silence, and an idle session
+// costs no encoding. Thread-safe.
+class SpeechTrack {
+ public:
+  SpeechTrack(const audio::SpeechSynthesizer& synthesizer, GstElement* source)
+      : synthesizer_(synthesizer),
+        source_(GST_ELEMENT(gst_object_ref(source))),
+        frame_samples_(static_cast<std::size_t>(synthesizer.sample_rate()) * kSpeechFrame.count() /
+                       1000),
+        synthesis_thread_([this](std::stop_token stop) { synthesize_texts(stop); }),
+        feeder_thread_([this](std::stop_token stop) { feed(stop); }) {}
+  SpeechTrack(const SpeechTrack&) = delete;
+  SpeechTrack& operator=(const SpeechTrack&) = delete;
+
+  void speak(std::string text) {
+    {
+      std::lock_guard lock(mutex_);
+      texts_.push_back(std::move(text));
+    }
+    changed_.notify_all();
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      ++generation_;
+      texts_.clear();
+      pcm_.clear();
+      synthesizing_ = false;
+    }
+    changed_.notify_all();
+  }
+
+  bool speaking() const {
+    std::lock_guard lock(mutex_);
+    return !texts_.empty() || synthesizing_ || !pcm_.empty();
+  }
+
+ private:
+  void synthesize_texts(std::stop_token stop) {
+    for (;;) {
+      std::string text;
+      std::uint64_t generation = 0;
+      {
+        std::unique_lock lock(mutex_);
+        if (!changed_.wait(lock, stop, [&] { return !texts_.empty(); })) return;
+        text = std::move(texts_.front());
+        texts_.pop_front();
+        synthesizing_ = true;
+        generation = generation_;
+      }
+      try {
+        synthesizer_.synthesize(text, [&](std::span<const std::int16_t> chunk) {
+          {
+            std::lock_guard lock(mutex_);
+            // Stopped (barge-in) or closing: espeak-ng abandons the text.
+            if (stop.stop_requested() || generation != generation_) return false;
+            pcm_.insert(pcm_.end(), chunk.begin(), chunk.end());
+          }
+          changed_.notify_all();
+          return true;
+        });
+      } catch (const std::exception& error) {
+        spdlog::error("rtc: speech synthesis failed: {}", error.what());
+      }
+      {
+        std::lock_guard lock(mutex_);
+        if (generation == generation_) synthesizing_ = false;
+      }
+      changed_.notify_all();
+    }
+  }
+
+  void feed(std::stop_token stop) {
+    std::vector<std::int16_t> frame(frame_samples_);
+    auto next = Clock::now();
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        if (pcm_.empty()) {
+          if (!changed_.wait(lock, stop, [&] { return !pcm_.empty(); })) return;
+          next = Clock::now();  // a new reply: real time starts over
+        }
+        // Synthesis falling behind (it never should) pads with silence.
+        const std::size_t available = std::min(frame.size(), pcm_.size());
+        std::copy_n(pcm_.begin(), available, frame.begin());
+        std::fill(frame.begin() + static_cast<std::ptrdiff_t>(available), frame.end(), 0);
+        pcm_.erase(pcm_.begin(), pcm_.begin() + static_cast<std::ptrdiff_t>(available));
+      }
+      GstBuffer* buffer = gst_buffer_new_memdup(frame.data(), frame.size() * sizeof(std::int16_t));
+      // Takes the buffer; refused only while the pipeline stops.
+      gst_app_src_push_buffer(GST_APP_SRC(source_.get()), buffer);
+      next += kSpeechFrame;
+      std::this_thread::sleep_until(next);
+    }
+  }
+
+  const audio::SpeechSynthesizer& synthesizer_;
+  const GstPtr<GstElement> source_;
+  const std::size_t frame_samples_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable_any changed_;
+  std::deque<std::string> texts_;
+  std::deque<std::int16_t> pcm_;
+  bool synthesizing_ = false;
+  // Bumped by stop(): a synthesis started in an older generation is dropped.
+  std::uint64_t generation_ = 0;
+
+  // Last: joined before the members they use go away.
+  std::jthread synthesis_thread_;
+  std::jthread feeder_thread_;
+};
+
 // Everything a Gateway holds. Sessions refer to it under this name because
 // Gateway::Impl is private to Gateway.
 struct GatewayCore {
-  GatewayCore(stt::TranscriptionService& service, GatewayOptions gateway_options, IceUris uris);
+  GatewayCore(stt::TranscriptionService& service, GatewayOptions gateway_options, IceUris uris,
+              audio::SpeechSynthesizer speech_synthesizer);
 
   // Runs task on the main loop thread.
   void post(std::function<void()> task);
@@ -219,6 +379,7 @@ struct GatewayCore {
   stt::TranscriptionService& transcription;
   const GatewayOptions options;
   const IceUris ice_uris;
+  const audio::SpeechSynthesizer synthesizer;
   std::atomic<std::size_t> live_sessions{0};
 
   // A private context, so the gateway's sources never run on (or wait for)
@@ -333,6 +494,9 @@ class Session {
   void teardown();
   // Whether the watchdog should end the session now.
   bool expired(Clock::time_point now) const;
+  void speak(std::string_view text);
+  void stop_speaking();
+  bool speaking() const;
   // Negotiation failed part way: nothing built is worth keeping.
   bool failed() const {
     std::lock_guard lock(mutex_);
@@ -345,7 +509,10 @@ class Session {
   enum class State { waiting_offer, negotiating, active, failed, closed };
 
   audio::FrontEndHandlers front_end_handlers();
-  GstElement* build_pipeline();
+  GstElement* build_pipeline(std::optional<int> opus_payload);
+  // The outgoing speech track, linked to webrtcbin before the offer is
+  // applied so that webrtcbin pairs it with the offer's audio m-line.
+  void add_speech_track(GstElement* webrtc, int payload);
   void configure_ice(GstElement* webrtc);
   // Waits until the answer can go out: a UDP host candidate on each ICE
   // address (every interface: the end of gathering) and, with STUN/TURN
@@ -387,6 +554,7 @@ class Session {
   GatheredCandidates candidates_;
   GObjectPtr<GObject> channel_;
   Clock::time_point last_audio_;
+  std::unique_ptr<SpeechTrack> speech_;  // once negotiating, when the offer has Opus
 
   std::atomic<bool> connected_sent_{false};
 
@@ -400,7 +568,13 @@ class Session {
 
 audio::FrontEndHandlers Session::front_end_handlers() {
   audio::FrontEndHandlers handlers;
-  handlers.on_speech_started = [this](const audio::SpeechStarted&) { send(vad_event(true)); };
+  handlers.on_speech_started = [this](const audio::SpeechStarted&) {
+    if (gateway_.options.barge_in && speaking()) {
+      spdlog::info("rtc session {}: barge-in", id);
+      stop_speaking();
+    }
+    send(vad_event(true));
+  };
   handlers.on_speech_discarded = [this](const audio::SpeechStarted&) { send(vad_event(false)); };
   handlers.on_utterance = [this](audio::Utterance&& utterance) {
     on_utterance(std::move(utterance));
@@ -408,7 +582,7 @@ audio::FrontEndHandlers Session::front_end_handlers() {
   return handlers;
 }
 
-GstElement* Session::build_pipeline() {
+GstElement* Session::build_pipeline(std::optional<int> opus_payload) {
   pipeline_.reset(GST_ELEMENT(gst_object_ref_sink(gst_pipeline_new(nullptr))));
   // Built element by element: gst_parse_launch of a lone webrtcbin returns
   // the webrtcbin itself (it is a bin), not a pipeline holding it.
@@ -419,6 +593,7 @@ GstElement* Session::build_pipeline() {
   g_object_set(webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency",
                gateway_.options.jitter_latency_ms, nullptr);
   configure_ice(webrtc);
+  if (opus_payload) add_speech_track(webrtc, *opus_payload);
   g_signal_connect(webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), this);
   g_signal_connect(webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering_state), this);
   g_signal_connect(webrtc, "pad-added", G_CALLBACK(on_pad_added), this);
@@ -435,6 +610,52 @@ GstElement* Session::build_pipeline() {
     throw GatewayError(Code::internal, "cannot start the session pipeline");
   }
   return webrtc;
+}
+
+void Session::add_speech_track(GstElement* webrtc, int payload) {
+  const std::string description =
+      fmt::format(kSpeechBranch, gateway_.synthesizer.sample_rate(), payload);
+  GError* raw_error = nullptr;
+  GstElement* branch = gst_parse_bin_from_description(description.c_str(), TRUE, &raw_error);
+  const GErrorPtr error(raw_error);
+  if (branch == nullptr || !gst_bin_add(GST_BIN(pipeline_.get()), branch)) {
+    throw GatewayError(Code::internal, fmt::format("cannot build the speech track: {}",
+                                                   error ? error->message : "missing element"));
+  }
+  if (!gst_element_link(branch, webrtc)) {
+    throw GatewayError(Code::internal, "cannot link the speech track to webrtcbin");
+  }
+  GstWebRTCRTPTransceiver* raw_transceiver = nullptr;
+  g_signal_emit_by_name(webrtc, "get-transceiver", 0, &raw_transceiver);
+  const GstPtr<GstWebRTCRTPTransceiver> transceiver(raw_transceiver);
+  if (!transceiver) throw GatewayError(Code::internal, "webrtcbin made no transceiver");
+  // Send and receive on the browser's one audio m-line.
+  g_object_set(transceiver.get(), "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV,
+               nullptr);
+  const GstPtr<GstElement> source(gst_bin_get_by_name(GST_BIN(branch), "speech"));
+  std::lock_guard lock(mutex_);
+  speech_ = std::make_unique<SpeechTrack>(gateway_.synthesizer, source.get());
+}
+
+void Session::speak(std::string_view text) {
+  if (text.size() > gateway_.options.max_speech_bytes) {
+    throw GatewayError(Code::too_large,
+                       fmt::format("the text exceeds {} bytes", gateway_.options.max_speech_bytes));
+  }
+  std::lock_guard lock(mutex_);
+  if (state_ != State::active) throw GatewayError(Code::conflict, "the session is not connected");
+  if (!speech_) throw GatewayError(Code::conflict, "the browser offered no Opus audio to speak on");
+  speech_->speak(std::string(text));
+}
+
+void Session::stop_speaking() {
+  std::lock_guard lock(mutex_);
+  if (speech_) speech_->stop();
+}
+
+bool Session::speaking() const {
+  std::lock_guard lock(mutex_);
+  return speech_ && speech_->speaking();
 }
 
 void Session::configure_ice(GstElement* webrtc) {
@@ -487,7 +708,7 @@ std::string Session::answer(const std::string& offer_text) {
 }
 
 std::string Session::negotiate(GstSdpMessagePtr sdp) {
-  webrtc_ = build_pipeline();
+  webrtc_ = build_pipeline(opus_payload_type(sdp.get()));
 
   const SessionDescriptionPtr offer(
       gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp.release()));
@@ -563,12 +784,20 @@ void Session::teardown() {
     std::lock_guard lock(mutex_);
     state_ = State::closed;
   }
-  // First, so nothing sends on the channel while the pipeline stops.
+  // First, so nothing sends on the channel or pushes audio while the
+  // pipeline stops.
   transcripts_.stop();
+  std::unique_ptr<SpeechTrack> speech;
+  {
+    std::lock_guard lock(mutex_);
+    speech = std::move(speech_);
+  }
+  speech.reset();
   if (pipeline_) {
     // Returns once every streaming thread has left our callbacks.
     gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
-    g_signal_handlers_disconnect_by_data(webrtc_, this);
+    // None when building the pipeline failed.
+    if (webrtc_ != nullptr) g_signal_handlers_disconnect_by_data(webrtc_, this);
   }
   GObjectPtr<GObject> channel;
   {
@@ -820,8 +1049,11 @@ gboolean Session::on_bus_message(GstBus*, GstMessage* message, gpointer self) {
 }
 
 GatewayCore::GatewayCore(stt::TranscriptionService& service, GatewayOptions gateway_options,
-                         IceUris uris)
-    : transcription(service), options(std::move(gateway_options)), ice_uris(std::move(uris)) {
+                         IceUris uris, audio::SpeechSynthesizer speech_synthesizer)
+    : transcription(service),
+      options(std::move(gateway_options)),
+      ice_uris(std::move(uris)),
+      synthesizer(std::move(speech_synthesizer)) {
   watchdog_source.reset(g_timeout_source_new(kWatchdogIntervalMs));
   g_source_set_callback(
       watchdog_source.get(),
@@ -924,7 +1156,7 @@ Gateway::Gateway(stt::TranscriptionService& transcription, GatewayOptions option
   gst_init(nullptr, nullptr);
   for (const char* element :
        {"webrtcbin", "nicesrc", "dtlsdec", "srtpdec", "sctpdec", "rtpopusdepay", "opusdec",
-        "audioconvert", "audioresample", "appsink", "queue"}) {
+        "audioconvert", "audioresample", "appsink", "queue", "appsrc", "opusenc", "rtpopuspay"}) {
     const GstPtr<GstElementFactory> factory(gst_element_factory_find(element));
     if (!factory) {
       throw GatewayError(
@@ -944,7 +1176,14 @@ Gateway::Gateway(stt::TranscriptionService& transcription, GatewayOptions option
                                                    options.min_ice_port, options.max_ice_port));
   }
   IceUris uris = webrtcbin_ice_uris(options.ice_servers);
-  impl_ = std::make_unique<Impl>(transcription, std::move(options), std::move(uris));
+  std::optional<audio::SpeechSynthesizer> synthesizer;
+  try {
+    synthesizer.emplace(options.speech);
+  } catch (const std::exception& error) {
+    throw GatewayError(Code::internal, fmt::format("speech: {}", error.what()));
+  }
+  impl_ = std::make_unique<Impl>(transcription, std::move(options), std::move(uris),
+                                 std::move(*synthesizer));
 }
 
 Gateway::~Gateway() {
@@ -986,6 +1225,18 @@ void Gateway::close(const std::string& id) {
   if (!impl_->close(id, "closed by the client")) {
     throw GatewayError(Code::not_found, "no such session");
   }
+}
+
+void Gateway::speak(const std::string& id, std::string_view text) {
+  impl_->find(id)->speak(text);
+}
+
+void Gateway::stop_speaking(const std::string& id) {
+  impl_->find(id)->stop_speaking();
+}
+
+bool Gateway::speaking(const std::string& id) const {
+  return impl_->find(id)->speaking();
 }
 
 std::size_t Gateway::session_count() const {

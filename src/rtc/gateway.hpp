@@ -5,9 +5,11 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "audio/front_end.hpp"
+#include "audio/speech_synthesizer.hpp"
 #include "rtc/ice_servers.hpp"
 #include "stt/transcription_service.hpp"
 
@@ -44,12 +46,27 @@ struct GatewayOptions {
   // webrtcbin's jitterbuffer latency; its default of 200 ms is for the open
   // internet, loopback and LAN peers need far less.
   unsigned jitter_latency_ms = 40;
+  // The voice of speak().
+  audio::SpeechOptions speech;
+  // Barge-in: the browser's user starting to speak stops a spoken reply.
+  bool barge_in = true;
+  // Longest text one speak() call takes (its audio is queued in memory,
+  // ~2.6 MB per minute of speech).
+  std::size_t max_speech_bytes = 16 * 1024;
 };
 
 // Why a Gateway call failed; the HTTP routes map each code to a status.
 class GatewayError : public std::runtime_error {
  public:
-  enum class Code { not_found, too_many_sessions, bad_offer, offer_too_large, conflict, internal };
+  enum class Code {
+    not_found,
+    too_many_sessions,
+    bad_offer,
+    offer_too_large,
+    conflict,
+    too_large,
+    internal
+  };
   GatewayError(Code code, const std::string& message) : std::runtime_error(message), code_(code) {}
   Code code() const { return code_; }
 
@@ -71,6 +88,9 @@ class GatewayError : public std::runtime_error {
 //     total: from that arrival to sending this event; sent_at_ms: when it was
 //     sent, in milliseconds since the Unix epoch on the server's clock.
 //   {"type":"error","message":...}
+// Replies are spoken on an Opus audio track the server adds to the
+// browser's audio m-line (answered sendrecv): speak() streams espeak-ng's
+// audio as it is synthesized; between replies nothing is sent.
 // The browser ends a session with {"type":"bye"} on the channel, by closing
 // the channel, through close(), or by going silent for peer_timeout.
 // Thread-safe: every method may be called from any thread.
@@ -100,6 +120,20 @@ class Gateway {
   // Ends the session; its teardown completes asynchronously. Throws
   // GatewayError(not_found).
   void close(const std::string& id);
+
+  // Speaks text (UTF-8) to the session's browser after whatever it is
+  // already saying, and returns at once: audio starts when espeak-ng has the
+  // first clause, long before the whole text is synthesized. Throws
+  // GatewayError: not_found, conflict (not negotiated yet, or the browser's
+  // offer has no Opus audio to answer with a track), too_large.
+  void speak(const std::string& id, std::string_view text);
+  // Barge-in: drops everything queued or being synthesized for the session;
+  // the browser hears silence within a frame or two plus its jitter buffer.
+  // Throws GatewayError(not_found).
+  void stop_speaking(const std::string& id);
+  // Whether speech is queued, being synthesized or being sent. Throws
+  // GatewayError(not_found).
+  bool speaking(const std::string& id) const;
 
   // Sessions not yet closed.
   std::size_t session_count() const;

@@ -29,6 +29,7 @@ int http_status(GatewayError::Code code) {
     case GatewayError::Code::bad_offer:
       return 400;
     case GatewayError::Code::offer_too_large:
+    case GatewayError::Code::too_large:
       return 413;
     case GatewayError::Code::conflict:
       return 409;

@@ -88,6 +88,20 @@ TEST(GatewaySettings, PortRange) {
               HasSubstr("50100 is above 50000"));
 }
 
+TEST(GatewaySettings, SpokenReplies) {
+  const rtc::GatewayOptions defaults = gateway_options(config_with({}));
+  EXPECT_EQ(defaults.speech.voice, "en-us");
+  EXPECT_EQ(defaults.speech.words_per_minute, 175);
+  EXPECT_TRUE(defaults.barge_in);
+  const rtc::GatewayOptions options =
+      gateway_options(config_with({{"VOICEDESK_TTS_VOICE", "en-gb"},
+                                   {"VOICEDESK_TTS_RATE", "200"},
+                                   {"VOICEDESK_BARGE_IN", "false"}}));
+  EXPECT_EQ(options.speech.voice, "en-gb");
+  EXPECT_EQ(options.speech.words_per_minute, 200);
+  EXPECT_FALSE(options.barge_in);
+}
+
 TEST(GatewaySettings, StunAndTurnServers) {
   const rtc::GatewayOptions options = gateway_options(config_with({
       {"VOICEDESK_STUN_URL", "stun:stun.example.org:3478"},

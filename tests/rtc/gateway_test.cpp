@@ -1,6 +1,7 @@
 #include "rtc/gateway.hpp"
 
 #include <gmock/gmock.h>
+#include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
@@ -13,7 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
@@ -22,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -144,7 +148,8 @@ class FakeBrowser {
         "caps=audio/x-raw,format=S16LE,rate=16000,channels=1,layout=interleaved ! "
         "audioconvert ! audioresample ! opusenc ! rtpopuspay pt=111 ! "
         "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 ! "
-        "webrtcbin name=w bundle-policy=max-bundle",
+        // A jitterbuffer as short as a browser's on a LAN (webrtcbin's default is 200 ms).
+        "webrtcbin name=w bundle-policy=max-bundle latency=40",
         &raw_error))));
     const GErrorPtr error(raw_error);
     if (error) throw std::runtime_error(error->message);
@@ -167,6 +172,7 @@ class FakeBrowser {
     channel_.reset(raw_channel);
     if (!channel_) throw std::runtime_error("create-data-channel failed");
     g_signal_connect(channel_.get(), "on-message-string", G_CALLBACK(on_message), this);
+    g_signal_connect(webrtc_.get(), "pad-added", G_CALLBACK(on_pad_added), this);
     gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING);
   }
   ~FakeBrowser() { stop(); }
@@ -240,6 +246,30 @@ class FakeBrowser {
     return wait_for([&](const json& m) { return m.value("type", "") == type; });
   }
 
+  // The server's audio as played here: one entry per decoded buffer.
+  struct HeardFrame {
+    Clock::time_point at;
+    double rms = 0;
+  };
+  static constexpr double kAudibleRms = 300;  // espeak-ng speech is ~3000
+
+  // When audible audio first arrived at or after `since`.
+  std::optional<Clock::time_point> first_audible(Clock::time_point since) const {
+    std::lock_guard lock(mutex_);
+    for (const HeardFrame& frame : heard_) {
+      if (frame.at >= since && frame.rms > kAudibleRms) return frame.at;
+    }
+    return std::nullopt;
+  }
+  // When audible audio (or with `audible_only` false, any audio) last arrived.
+  std::optional<Clock::time_point> last_heard(bool audible_only = true) const {
+    std::lock_guard lock(mutex_);
+    for (auto frame = heard_.rbegin(); frame != heard_.rend(); ++frame) {
+      if (!audible_only || frame->rms > kAudibleRms) return frame->at;
+    }
+    return std::nullopt;
+  }
+
   // The peer disappears without a word, like a closed tab.
   void stop() {
     feeder_.request_stop();
@@ -256,6 +286,42 @@ class FakeBrowser {
       browser->messages_.push_back(json::parse(text));
     }
     browser->changed_.notify_all();
+  }
+
+  // The server's speech track: decoded as a browser would play it.
+  static void on_pad_added(GstElement*, GstPad* pad, gpointer self) {
+    if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC) return;
+    auto* browser = static_cast<FakeBrowser*>(self);
+    GstElement* branch = gst_parse_bin_from_description(
+        "queue ! rtpopusdepay ! opusdec ! audioconvert ! "
+        "audio/x-raw,format=S16LE,channels=1 ! appsink name=heard sync=false",
+        TRUE, nullptr);
+    gst_bin_add(GST_BIN(browser->pipeline_.get()), branch);
+    const GstPtr<GstElement> sink(gst_bin_get_by_name(GST_BIN(branch), "heard"));
+    GstAppSinkCallbacks callbacks{};
+    callbacks.new_sample = on_heard;
+    gst_app_sink_set_callbacks(GST_APP_SINK(sink.get()), &callbacks, browser, nullptr);
+    gst_element_sync_state_with_parent(branch);
+    const GstPtr<GstPad> sink_pad(gst_element_get_static_pad(branch, "sink"));
+    gst_pad_link(pad, sink_pad.get());
+  }
+
+  static GstFlowReturn on_heard(GstAppSink* sink, gpointer self) {
+    auto* browser = static_cast<FakeBrowser*>(self);
+    const GstSamplePtr sample(gst_app_sink_pull_sample(sink));
+    if (!sample) return GST_FLOW_EOS;
+    GstMapInfo info{};
+    GstBuffer* buffer = gst_sample_get_buffer(sample.get());
+    if (!gst_buffer_map(buffer, &info, GST_MAP_READ)) return GST_FLOW_OK;
+    const auto* samples = reinterpret_cast<const std::int16_t*>(info.data);
+    const std::size_t count = info.size / sizeof(std::int16_t);
+    double sum = 0;
+    for (std::size_t i = 0; i < count; ++i) sum += static_cast<double>(samples[i]) * samples[i];
+    gst_buffer_unmap(buffer, &info);
+    std::lock_guard lock(browser->mutex_);
+    browser->heard_.push_back(
+        {Clock::now(), count == 0 ? 0 : std::sqrt(sum / static_cast<double>(count))});
+    return GST_FLOW_OK;
   }
 
   // 20 ms buffers at real-time pace, as a microphone would deliver them.
@@ -279,9 +345,10 @@ class FakeBrowser {
   GstPtr<GstElement> webrtc_;
   GstPtr<GstElement> src_;
   GObjectPtr<GObject> channel_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<json> messages_;
+  std::vector<HeardFrame> heard_;
   std::jthread feeder_;
 };
 
@@ -494,6 +561,99 @@ TEST_F(GatewayMediaTest, TranscribesSpeechFromABrowser) {
   const auto res = client_->Delete("/session/" + id);
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 404);
+}
+
+double milliseconds_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+constexpr const char* kLongReply =
+    "Hello, this is voicedesk. You have three new messages. The first one is from Alice, "
+    "about the budget review on Friday. The second one is from Bob, who asks whether the "
+    "meeting can move to Monday morning.";
+
+TEST_F(GatewayMediaTest, SpeaksToTheBrowserAndStopsWithinTwoHundredMilliseconds) {
+  FakeBrowser browser({});
+  const std::string id = connect(browser);
+  // The answer sends on the browser's audio m-line.
+  EXPECT_THAT(answer_, ::testing::HasSubstr("a=sendrecv"));
+  EXPECT_FALSE(gateway_->speaking(id));
+
+  const auto asked = Clock::now();
+  gateway_->speak(id, kLongReply);
+  EXPECT_TRUE(gateway_->speaking(id));
+  ASSERT_TRUE(eventually([&] { return browser.first_audible(asked).has_value(); }, 5s))
+      << "the browser heard nothing";
+  std::printf("[ rtc      ] first audible speech at the browser %.1f ms after speak()\n",
+              milliseconds_between(asked, *browser.first_audible(asked)));
+
+  // Mid-reply (it lasts over 10 s), mid-word.
+  std::this_thread::sleep_for(1500ms);
+  ASSERT_TRUE(gateway_->speaking(id));
+  ASSERT_TRUE(eventually([&] { return browser.first_audible(Clock::now() - 30ms).has_value(); }))
+      << "no longer audible";
+  const auto stopped = Clock::now();
+  gateway_->stop_speaking(id);
+  EXPECT_FALSE(gateway_->speaking(id));
+  std::this_thread::sleep_for(1s);
+  const double audible_ms = milliseconds_between(stopped, *browser.last_heard());
+  const double received_ms = milliseconds_between(stopped, *browser.last_heard(false));
+  std::printf(
+      "[ rtc      ] after stop_speaking(): last audible audio %.1f ms, last audio at all %.1f ms "
+      "later\n",
+      audible_ms, received_ms);
+  EXPECT_LT(audible_ms, 200);
+  // Nothing is sent between replies.
+  EXPECT_LT(received_ms, 200);
+
+  // A new reply after a barge-in plays again, and ends by itself.
+  const auto again = Clock::now();
+  gateway_->speak(id, "Okay.");
+  EXPECT_TRUE(eventually([&] { return browser.first_audible(again).has_value(); }, 5s));
+  EXPECT_TRUE(eventually([&] { return !gateway_->speaking(id); }, 5s));
+}
+
+TEST_F(GatewayMediaTest, RefusesToSpeakBeforeTheOfferAndTooMuch) {
+  const std::string id = create_session();
+  EXPECT_THROW(gateway_->speak(id, "Hello."), GatewayError);
+  EXPECT_THROW(gateway_->speak("00112233445566778899aabbccddeeff", "Hello."), GatewayError);
+  FakeBrowser browser({});
+  const std::string connected = connect(browser);
+  try {
+    gateway_->speak(connected, std::string(test_options().max_speech_bytes + 1, 'a'));
+    ADD_FAILURE() << "no error";
+  } catch (const GatewayError& error) {
+    EXPECT_EQ(error.code(), GatewayError::Code::too_large);
+  }
+  EXPECT_FALSE(gateway_->speaking(connected));
+}
+
+TEST_F(GatewayMediaTest, TheUserSpeakingStopsTheReply) {
+  std::vector<float> clip = speech();
+  if (clip.empty()) GTEST_SKIP() << "missing " << shared_file("audio/send-email.wav");
+  // The user keeps quiet for 2 s, then talks over the reply.
+  std::vector<float> late(16000 * 2, 0.0f);
+  late.insert(late.end(), clip.begin(), clip.end());
+  FakeBrowser browser(std::move(late));
+  const std::string id = connect(browser);
+  // The clip's speech starts 0.3 s in.
+  const auto user_speaks = Clock::now() + 2300ms;
+  gateway_->speak(id, kLongReply);
+
+  const json speaking = browser.wait_for(
+      [](const json& m) { return m.value("type", "") == "vad" && m.value("speaking", false); });
+  ASSERT_FALSE(speaking.is_null()) << "no vad speaking=true event";
+  const auto detected = Clock::now();
+  EXPECT_FALSE(gateway_->speaking(id));
+  std::this_thread::sleep_for(1s);
+  const auto last = browser.last_heard();
+  ASSERT_TRUE(last.has_value()) << "the reply was never heard";
+  const double stop_ms = milliseconds_between(detected, *last);
+  std::printf(
+      "[ rtc      ] barge-in: last audible reply %.1f ms after the vad event, %.1f ms after the "
+      "user began to speak\n",
+      stop_ms, milliseconds_between(user_speaks, *last));
+  EXPECT_LT(stop_ms, 200);
 }
 
 TEST_F(GatewayMediaTest, DeleteEndsASession) {
