@@ -15,6 +15,7 @@
 #include "app/mcp_endpoint.hpp"
 #include "app/settings.hpp"
 #include "app/shutdown_on_signal.hpp"
+#include "app/voice_agent.hpp"
 #include "app/workspace_tools.hpp"
 #include "rtc/gateway.hpp"
 #include "rtc/routes.hpp"
@@ -30,7 +31,11 @@ int run_up(const util::Config& config) {
   const std::string listen_text = config.get("VOICEDESK_LISTEN");
   const ListenAddress listen = parse_listen_address(listen_text);
   // Before the model loads, so a configuration mistake is reported at once.
-  const rtc::GatewayOptions options = gateway_options(config);
+  rtc::GatewayOptions options = gateway_options(config);
+  // What users say goes to the agent, which starts once the gateway exists.
+  AgentInbox agent_inbox;
+  agent_inbox.connect(options);
+  const agent::AgentOptions agent_settings = agent::agent_options(config);
   const std::vector<std::string> origins = allowed_origins(config, listen_text);
   if (const auto warning = remote_browser_warning(options, origins)) spdlog::warn("{}", *warning);
   spdlog::info(
@@ -53,6 +58,7 @@ int run_up(const util::Config& config) {
   rtc::Gateway gateway(transcription, options);
   // The MCP tools on the same port (/mcp); transcription shares the sessions' queue.
   const WorkspaceTools workspace(config);
+  const VoiceAgent voice_agent(agent_inbox, gateway, workspace.tools(), agent_settings);
   mcp::Server mcp_server(mcp_server_info());
   workspace.add_to(mcp_server);
   if (config.get("VOICEDESK_STT") == "local")

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "rtc/gst_ptr.hpp"
+#include "util/text.hpp"
 
 // The webrtc library's API is marked unstable by GStreamer; this define is
 // how its headers are opted into.
@@ -505,6 +506,9 @@ class Session {
 
   const std::string id;
 
+  // Sends event on the DataChannel when it is open; dropped otherwise.
+  void send(const json& event);
+
  private:
   enum class State { waiting_offer, negotiating, active, failed, closed };
 
@@ -521,7 +525,6 @@ class Session {
   void wait_for_candidates();
   // answer() once the offer parsed: builds the pipeline and negotiates.
   std::string negotiate(GstSdpMessagePtr sdp);
-  void send(const json& event);
   void deliver(PendingTranscripts::Item& item);
   void on_utterance(audio::Utterance&& utterance);
   Clock::time_point arrival_of(std::int64_t position) const;
@@ -892,6 +895,9 @@ void Session::deliver(PendingTranscripts::Item& item) {
           // The server's wall clock, so that a client on the same clock can tell how long the
           // event took to reach it (scripts/measure-latency).
           {"sent_at_ms", milliseconds(std::chrono::system_clock::now().time_since_epoch())}});
+    const auto& hand_on = gateway_.options.on_user_input;
+    if (hand_on && !transcript.text.empty())
+      hand_on(id, {UserInput::Kind::speech, transcript.text});
   } catch (const stt::Cancelled&) {
     // The session is closing.
   } catch (const std::exception& error) {
@@ -1027,10 +1033,38 @@ void Session::on_channel_close(GObject*, gpointer self) {
 }
 
 void Session::on_channel_message(GObject*, gchar* message, gpointer self) {
+  auto* session = static_cast<Session*>(self);
   const json parsed = json::parse(message, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_object() && parsed.value("type", "") == "bye") {
-    static_cast<Session*>(self)->close_soon("bye");
+  const std::string type = parsed.is_object() ? parsed.value("type", "") : "";
+  if (type == "bye") {
+    session->close_soon("bye");
+    return;
   }
+  const auto& hand_on = session->gateway_.options.on_user_input;
+  if (type == "user_text") {
+    const json& text = parsed.contains("text") ? parsed["text"] : json();
+    const std::string line =
+        text.is_string() ? std::string(util::trim(text.get_ref<const std::string&>())) : "";
+    if (line.empty() || line.size() > session->gateway_.options.max_user_text_bytes) {
+      session->send(error_event("user_text.text must be 1 to " +
+                                std::to_string(session->gateway_.options.max_user_text_bytes) +
+                                " bytes of text"));
+      return;
+    }
+    if (hand_on) hand_on(session->id, {UserInput::Kind::typed, line});
+    return;
+  }
+  if (type == "confirm") {
+    const std::string answer = parsed.value("answer", "");
+    if (answer != "yes" && answer != "no") {
+      session->send(error_event("confirm.answer must be \"yes\" or \"no\""));
+      return;
+    }
+    if (hand_on) hand_on(session->id, {UserInput::Kind::confirmation, answer});
+    return;
+  }
+  session->send(error_event(
+      "unknown message" + (type.empty() ? std::string() : " type \"" + type.substr(0, 40) + "\"")));
 }
 
 gboolean Session::on_bus_message(GstBus*, GstMessage* message, gpointer self) {
@@ -1108,6 +1142,7 @@ bool GatewayCore::close(const std::string& id, std::string_view reason) {
   // Never from a GStreamer thread: stopping a pipeline from one of its own
   // streaming threads deadlocks.
   post([session] { session->teardown(); });
+  if (options.on_session_closed) options.on_session_closed(id);
   return true;
 }
 
@@ -1225,6 +1260,10 @@ void Gateway::close(const std::string& id) {
   if (!impl_->close(id, "closed by the client")) {
     throw GatewayError(Code::not_found, "no such session");
   }
+}
+
+void Gateway::send_event(const std::string& id, const nlohmann::json& event) {
+  impl_->find(id)->send(event);
 }
 
 void Gateway::speak(const std::string& id, std::string_view text) {

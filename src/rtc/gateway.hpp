@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -14,6 +15,17 @@
 #include "stt/transcription_service.hpp"
 
 namespace voicedesk::rtc {
+
+// Something the browser's user said to a session, for the agent.
+struct UserInput {
+  enum class Kind {
+    speech,        // a final, non-empty transcript
+    typed,         // {"type":"user_text","text":...}
+    confirmation,  // {"type":"confirm","answer":"yes"|"no"}: text is the answer
+  };
+  Kind kind = Kind::speech;
+  std::string text;
+};
 
 struct GatewayOptions {
   audio::FrontEndOptions front_end;
@@ -46,6 +58,15 @@ struct GatewayOptions {
   // webrtcbin's jitterbuffer latency; its default of 200 ms is for the open
   // internet, loopback and LAN peers need far less.
   unsigned jitter_latency_ms = 40;
+  // What the user says to a session (see UserInput). Called on a gateway
+  // thread: it must hand the input on and return at once. Empty: transcripts
+  // are only shown.
+  std::function<void(const std::string& session_id, const UserInput& input)> on_user_input;
+  // A session ended (whatever was kept for it can go). Called on a gateway
+  // thread; must not call back into the gateway.
+  std::function<void(const std::string& session_id)> on_session_closed;
+  // Longest typed line accepted from the browser, in bytes.
+  std::size_t max_user_text_bytes = 2000;
   // The voice of speak().
   audio::SpeechOptions speech;
   // Barge-in: the browser's user starting to speak stops a spoken reply.
@@ -88,6 +109,10 @@ class GatewayError : public std::runtime_error {
 //     total: from that arrival to sending this event; sent_at_ms: when it was
 //     sent, in milliseconds since the Unix epoch on the server's clock.
 //   {"type":"error","message":...}
+// and whatever send_event() sends (the agent's replies). The browser may send
+//   {"type":"user_text","text":...}   a typed line, to on_user_input
+//   {"type":"confirm","answer":"yes"|"no"}   a click on a read-back's buttons
+// anything else gets an error event.
 // Replies are spoken on an Opus audio track the server adds to the
 // browser's audio m-line (answered sendrecv): speak() streams espeak-ng's
 // audio as it is synthesized; between replies nothing is sent.
@@ -120,6 +145,10 @@ class Gateway {
   // Ends the session; its teardown completes asynchronously. Throws
   // GatewayError(not_found).
   void close(const std::string& id);
+
+  // Sends a JSON event on the session's DataChannel (dropped while it is not
+  // open). Throws GatewayError(not_found).
+  void send_event(const std::string& id, const nlohmann::json& event);
 
   // Speaks text (UTF-8) to the session's browser after whatever it is
   // already saying, and returns at once: audio starts when espeak-ng has the

@@ -572,6 +572,85 @@ constexpr const char* kLongReply =
     "about the budget review on Friday. The second one is from Bob, who asks whether the "
     "meeting can move to Monday morning.";
 
+// A gateway whose user input goes to a recorder, as the agent would get it.
+class GatewayUserInputTest : public GatewayMediaTest {
+ protected:
+  GatewayOptions options() const override {
+    GatewayOptions options = GatewayMediaTest::options();
+    options.on_user_input = [this](const std::string& id, const UserInput& input) {
+      std::lock_guard lock(mutex_);
+      inputs_.emplace_back(id, input);
+      changed_.notify_all();
+    };
+    options.on_session_closed = [this](const std::string& id) {
+      std::lock_guard lock(mutex_);
+      closed_.push_back(id);
+      changed_.notify_all();
+    };
+    return options;
+  }
+  // Waits until count inputs arrived; returns them.
+  std::vector<std::pair<std::string, UserInput>> wait_inputs(std::size_t count) {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, kTimeout, [&] { return inputs_.size() >= count; });
+    return inputs_;
+  }
+
+  // Filled by the callbacks options() hands out (a const member).
+  mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
+  mutable std::vector<std::pair<std::string, UserInput>> inputs_;
+  mutable std::vector<std::string> closed_;
+};
+
+TEST_F(GatewayUserInputTest, TypedLinesConfirmationsAndTranscriptsReachTheAgentAndRepliesComeBack) {
+  std::vector<float> clip = speech();
+  if (clip.empty()) GTEST_SKIP() << "missing " << shared_file("audio/send-email.wav");
+  FakeBrowser browser(std::move(clip));
+  const std::string id = connect(browser);
+  browser.send(R"({"type":"user_text","text":"  what's on my calendar today  "})");
+  browser.send(R"({"type":"confirm","answer":"yes"})");
+  const auto inputs = wait_inputs(3);  // and the spoken clip's transcript
+  ASSERT_GE(inputs.size(), 3u);
+  EXPECT_EQ(inputs[0].first, id);
+  EXPECT_EQ(inputs[0].second.kind, UserInput::Kind::typed);
+  EXPECT_EQ(inputs[0].second.text, "what's on my calendar today");
+  EXPECT_EQ(inputs[1].second.kind, UserInput::Kind::confirmation);
+  EXPECT_EQ(inputs[1].second.text, "yes");
+  EXPECT_EQ(inputs[2].second.kind, UserInput::Kind::speech);
+  EXPECT_FALSE(inputs[2].second.text.empty());
+
+  for (const char* bad :
+       {R"({"type":"user_text","text":"   "})", R"({"type":"confirm","answer":"maybe"})",
+        R"({"type":"dance"})", "not json"}) {
+    browser.send(bad);
+  }
+  EXPECT_FALSE(browser
+                   .wait_for([](const json& m) {
+                     return m.value("type", "") == "error" &&
+                            m.value("message", "").find("unknown message type \"dance\"") !=
+                                std::string::npos;
+                   })
+                   .is_null());
+  EXPECT_FALSE(browser
+                   .wait_for([](const json& m) {
+                     return m.value("message", "").find("confirm.answer") != std::string::npos;
+                   })
+                   .is_null());
+  EXPECT_EQ(wait_inputs(3).size(), 3u) << "bad messages reach nobody";
+
+  gateway_->send_event(id, {{"type", "agent"}, {"text", "Nothing today."}, {"final", true}});
+  const json reply = browser.wait_for_type("agent");
+  ASSERT_FALSE(reply.is_null());
+  EXPECT_EQ(reply["text"], "Nothing today.");
+  EXPECT_THROW(gateway_->send_event("no-such-session", json::object()), GatewayError);
+
+  gateway_->close(id);
+  std::unique_lock lock(mutex_);
+  EXPECT_TRUE(changed_.wait_for(lock, kTimeout, [&] { return !closed_.empty(); }));
+  EXPECT_EQ(closed_, std::vector<std::string>{id});
+}
+
 TEST_F(GatewayMediaTest, SpeaksToTheBrowserAndStopsWithinTwoHundredMilliseconds) {
   FakeBrowser browser({});
   const std::string id = connect(browser);
