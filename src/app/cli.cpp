@@ -128,6 +128,15 @@ int run_cli(int argc, char** argv) {
   mcp_cmd->add_flag("--conformance-fixtures", mcp.conformance_fixtures,
                     "Also serve the fixtures the MCP conformance suite calls");
   mcp_cmd->add_flag("--bench-tools", mcp.bench_tools, "Also serve the trivial `echo` tool");
+  auto* history_cmd = app.add_subcommand(
+      "history", "Print stored conversations: the recent sessions, or one with --session");
+  HistoryRequest history;
+  std::string history_session;
+  auto* history_session_opt =
+      history_cmd->add_option("--session", history_session, "Print this session's conversation");
+  history_cmd->add_flag("--json", history.json, "Print JSON");
+  history_cmd->add_option("--limit", history.limit, "How many recent sessions to list (default 20)")
+      ->check(CLI::Range(1, 10000));
   auto* token_cmd = app.add_subcommand(
       "token", "Print a fresh service token (creates the service secret file if missing)");
   TokenRequest token;
@@ -210,6 +219,10 @@ int run_cli(int argc, char** argv) {
     }
     if (*token_cmd) return run_token(*config, token, std::cout);
     if (*chat_cmd) return run_chat(*config, chat, std::cin, std::cout);
+    if (*history_cmd) {
+      if (history_session_opt->count() > 0) history.session_id = history_session;
+      return run_history(*config, history, std::cout);
+    }
   } catch (const BadInput& e) {
     return fail(kExitBadInput, e.what());
   } catch (const stt::ModelError& e) {

@@ -71,6 +71,16 @@ struct ChatRequest {
 int run_chat(const util::Config& config, const ChatRequest& request, std::istream& in,
              std::ostream& out);
 
+struct HistoryRequest {
+  std::optional<std::string> session_id;  // none: list the recent sessions
+  bool json = false;
+  int limit = 20;
+};
+
+// `voicedesk history`: reads the conversation store (VOICEDESK_HISTORY_PATH) without
+// creating it. BadInput for an unknown session.
+int run_history(const util::Config& config, const HistoryRequest& request, std::ostream& out);
+
 // `voicedesk up`: serves until SIGINT/SIGTERM.
 int run_up(const util::Config& config);
 

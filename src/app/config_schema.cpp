@@ -286,6 +286,11 @@ std::vector<ConfigKey> build_schema() {
        .type = ValueType::Path,
        .description = "CA certificates (PEM) to verify the SMTP server with instead of the "
                       "system's, e.g. for a self-signed server"},
+      {.name = "VOICEDESK_HISTORY_PATH",
+       .type = ValueType::Path,
+       .description = "SQLite file of the conversation history (sessions, what was said, "
+                      "answers, tool calls); empty: $XDG_DATA_HOME/voicedesk/history.sqlite3, else "
+                      "~/.local/share/voicedesk/history.sqlite3"},
       {.name = "VOICEDESK_OUTBOX_PATH",
        .type = ValueType::Path,
        .description = "SQLite file of the mail outbox (queued and sent mail); empty: "

@@ -24,6 +24,7 @@
 #include "audio/test_signals.hpp"
 #include "audio/wav.hpp"
 #include "auth/token.hpp"
+#include "store/conversation_store.hpp"
 
 namespace voicedesk {
 namespace {
@@ -541,6 +542,66 @@ TEST_F(Cli, UpServesHealthAndStopsOnSigterm) {
   }
   ASSERT_TRUE(WIFEXITED(status)) << "voicedesk up did not stop on SIGTERM";
   EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST_F(Cli, HistoryListsSessionsAndPrintsAConversation) {
+  const fs::path path = dir_ / "history.sqlite3";
+  {
+    store::ConversationStore history(path);
+    history.start_session({.id = "older", .started_at_ms = 1'700'000'000'000});
+    history.start_session({.id = "call-1", .started_at_ms = 1'700'000'100'000});
+    const store::Utterance said =
+        history.add_utterance({.session_id = "call-1", .text = "mail Bob that I am late"});
+    const store::AgentTurn answer =
+        history.add_agent_turn({.session_id = "call-1",
+                                .utterance_id = said.id,
+                                .text = "Sent.",
+                                .source = store::TurnSource::intent_parser});
+    const store::ToolCall call = history.add_tool_call(
+        {.turn_id = answer.id, .name = "send_email", .arguments = {{"to", "bob@example.com"}}});
+    history.update_tool_call(call.id, {.status = store::ToolCallStatus::done, .result = "sent"});
+  }
+  const std::string set = "--set VOICEDESK_HISTORY_PATH=" + path.string() + " ";
+
+  const Result list = run(set + "history");
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr("call-1"));
+  EXPECT_THAT(list.out, HasSubstr("older"));
+  EXPECT_LT(list.out.find("call-1"), list.out.find("older"));  // newest first
+  const Result limited = run(set + "history --limit 1 --json");
+  EXPECT_EQ(limited.exit_code, 0) << limited.err;
+  const auto sessions = nlohmann::json::parse(limited.out).at("sessions");
+  ASSERT_EQ(sessions.size(), 1U);
+  EXPECT_EQ(sessions[0]["id"], "call-1");
+  EXPECT_EQ(sessions[0]["utterances"], 1);
+
+  const Result text = run(set + "history --session call-1");
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("you: mail Bob that I am late\n"
+                                  "assistant: Sent.\n"
+                                  "  tool send_email {\"to\":\"bob@example.com\"} -> sent\n"));
+  const Result json = run(set + "history --session call-1 --json");
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  const auto conversation = nlohmann::json::parse(json.out);
+  EXPECT_EQ(conversation["session"]["id"], "call-1");
+  EXPECT_EQ(conversation["events"][1]["tool_calls"][0]["result"], "sent");
+
+  const Result unknown = run(set + "history --session nope");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("no session \"nope\""));
+}
+
+TEST_F(Cli, HistoryWithoutAStoreSaysSoAndCreatesNothing) {
+  const fs::path path = dir_ / "data" / "history.sqlite3";
+  const Result r = run("history --set VOICEDESK_HISTORY_PATH=" + path.string());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("no conversations yet"));
+  EXPECT_FALSE(fs::exists(path.parent_path()));
+  EXPECT_EQ(run("history --session x --set VOICEDESK_HISTORY_PATH=" + path.string()).exit_code, 2);
+  // The default place follows XDG_DATA_HOME.
+  const Result xdg = run("history", "XDG_DATA_HOME=" + (dir_ / "xdg").string());
+  EXPECT_EQ(xdg.exit_code, 0) << xdg.err;
+  EXPECT_THAT(xdg.out, HasSubstr((dir_ / "xdg" / "voicedesk" / "history.sqlite3").string()));
 }
 
 }  // namespace

@@ -104,6 +104,8 @@ function freePort() {
 
 // The service secret the servers of one test run share (never the user's own).
 export const secretFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vd-e2e-secret-')), 'service.key');
+const dataHome = fs.mkdtempSync(path.join(os.tmpdir(), 'vd-e2e-data-'));
+process.on('exit', () => fs.rmSync(dataHome, { recursive: true, force: true }));
 
 /**
  * `voicedesk COMMAND` (up, or mcp) on a free loopback port, with `env` added to
@@ -115,7 +117,10 @@ export async function startServer(env = {}, command = 'up', readyPath = '/health
   const { VOICEDESK_BINARY: _, ...inherited } = process.env;
   const proc = spawn(binary, [command, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], {
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...inherited, VOICEDESK_STT_THREADS: '2', VOICEDESK_AUTH_SECRET_FILE: secretFile, ...env },
+    // Data files (conversation history, calendar, outbox) in a scratch directory, never the user's.
+    env: {
+      ...inherited, VOICEDESK_STT_THREADS: '2', VOICEDESK_AUTH_SECRET_FILE: secretFile, XDG_DATA_HOME: dataHome, ...env,
+    },
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 1200; i++) {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "tools/calendar/scope.hpp"
+#include "util/data_path.hpp"
 #include "util/text.hpp"
 
 namespace voicedesk::tools::calendar {
@@ -186,14 +187,6 @@ bool has_control_characters(const std::string& text, bool allow_newlines) {
   });
 }
 
-fs::path default_local_file() {
-  if (const char* data = std::getenv("XDG_DATA_HOME"); data != nullptr && *data == '/') {
-    return fs::path(data) / "voicedesk" / "calendar.ics";
-  }
-  const char* home = std::getenv("HOME");
-  return fs::path(home != nullptr ? home : ".") / ".local" / "share" / "voicedesk" / "calendar.ics";
-}
-
 json event_json(const Occurrence& occurrence, const std::string& source) {
   return {{"uid", occurrence.uid},
           {"title", occurrence.title},
@@ -223,7 +216,7 @@ CalendarService::CalendarService(const util::Config& config, Clock now)
     : now_(std::move(now)),
       organizer_(config.get("VOICEDESK_CALENDAR_ORGANIZER")),
       local_(config.get("VOICEDESK_CALENDAR_FILE").empty()
-                 ? default_local_file()
+                 ? util::default_data_file("calendar.ics", "VOICEDESK_CALENDAR_FILE")
                  : fs::path(config.get("VOICEDESK_CALENDAR_FILE"))) {
   const std::string& zone_name = config.get("VOICEDESK_TIMEZONE");
   zone_ = zone_name.empty() ? TimeZone::system_default() : TimeZone::find(zone_name);

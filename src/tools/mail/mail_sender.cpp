@@ -1,27 +1,12 @@
 #include "tools/mail/mail_sender.hpp"
 
-#include <cstdlib>
-
 #include "tools/mail/send_tool.hpp"
 #include "util/config.hpp"
 #include "util/config_error.hpp"
+#include "util/data_path.hpp"
 
 namespace voicedesk::tools::mail {
 namespace {
-
-std::filesystem::path default_outbox_path() {
-  const char* data_home = std::getenv("XDG_DATA_HOME");
-  if (data_home != nullptr && std::filesystem::path(data_home).is_absolute()) {
-    return std::filesystem::path(data_home) / "voicedesk" / "outbox.sqlite3";
-  }
-  const char* home = std::getenv("HOME");
-  if (home == nullptr || !std::filesystem::path(home).is_absolute()) {
-    throw util::ConfigError(
-        "cannot place the mail outbox: set VOICEDESK_OUTBOX_PATH (neither XDG_DATA_HOME nor HOME "
-        "is an absolute path)");
-  }
-  return std::filesystem::path(home) / ".local" / "share" / "voicedesk" / "outbox.sqlite3";
-}
 
 std::string configured_sender(const util::Config& config) {
   std::string address = config.get("MAIL_FROM_ADDRESS");
@@ -58,7 +43,9 @@ MailSenderOptions MailSenderOptions::from_config(const util::Config& config) {
   options.smtp = SmtpSettings::from_config(config);
   options.from = configured_sender(config);
   const std::string& path = config.get("VOICEDESK_OUTBOX_PATH");
-  options.outbox_path = path.empty() ? default_outbox_path() : std::filesystem::path(path);
+  options.outbox_path = path.empty()
+                            ? util::default_data_file("outbox.sqlite3", "VOICEDESK_OUTBOX_PATH")
+                            : std::filesystem::path(path);
   return options;
 }
 

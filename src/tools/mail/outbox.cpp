@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sqlite3.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -10,8 +9,15 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/sqlite.hpp"
+
 namespace voicedesk::tools::mail {
 namespace {
+
+using util::sqlite::Database;
+using util::sqlite::SqliteError;
+using util::sqlite::Statement;
+using util::sqlite::Transaction;
 
 using Clock = std::chrono::system_clock;
 
@@ -64,78 +70,30 @@ std::vector<std::string> split_lines(const std::string& text) {
   return items;
 }
 
-struct DatabaseCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-
-// One prepared statement, finalized on destruction; errors throw OutboxError.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) fail("prepare");
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  Statement& bind(int index, std::int64_t value) {
-    check(sqlite3_bind_int64(stmt_, index, value), "bind");
-    return *this;
-  }
-  Statement& bind(int index, const std::string& text) {
-    check(sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
-                            SQLITE_TRANSIENT),
-          "bind");
-    return *this;
-  }
-  Statement& bind_blob(int index, const std::string& bytes) {
-    check(sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()),
-                            SQLITE_TRANSIENT),
-          "bind");
-    return *this;
-  }
-  // True while a row is available.
-  bool step() {
-    const int result = sqlite3_step(stmt_);
-    if (result == SQLITE_ROW) return true;
-    if (result != SQLITE_DONE) fail("step");
-    return false;
-  }
-  std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
-  bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
-  std::string text(int column) const {
-    const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
-    return data == nullptr
-               ? std::string()
-               : std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
-  }
-
- private:
-  void check(int result, const char* what) {
-    if (result != SQLITE_OK) fail(what);
-  }
-  [[noreturn]] void fail(const char* what) {
-    throw OutboxError(std::string("outbox database ") + what + ": " + sqlite3_errmsg(db_));
-  }
-
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
 constexpr const char* kSelectEntry =
     "SELECT id, message_id, state, attempts, interrupted, last_error, recipients FROM outbox "
     "WHERE id = ?";
 
 OutboxEntry read_entry(const Statement& row) {
   OutboxEntry entry;
-  entry.id = row.integer(0);
+  entry.id = row.int64(0);
   entry.message_id = row.text(1);
   entry.state = parse_state(row.text(2));
-  entry.attempts = static_cast<int>(row.integer(3));
-  entry.interrupted = static_cast<int>(row.integer(4));
+  entry.attempts = static_cast<int>(row.int64(3));
+  entry.interrupted = static_cast<int>(row.int64(4));
   entry.last_error = row.text(5);
   entry.recipients = split_lines(row.text(6));
   return entry;
+}
+
+// The outbox's callers see OutboxError for every storage failure.
+template <typename Function>
+auto translate_errors(Function&& function) {
+  try {
+    return function();
+  } catch (const SqliteError& e) {
+    throw OutboxError(std::string("outbox database: ") + e.what());
+  }
 }
 
 bool settled(const OutboxEntry& entry) {
@@ -159,75 +117,15 @@ const char* to_string(OutboxState state) {
   return "queued";
 }
 
-struct Outbox::Database {
-  std::unique_ptr<sqlite3, DatabaseCloser> handle;
-
-  sqlite3* get() const { return handle.get(); }
-  void exec(const char* sql) {
-    char* message = nullptr;
-    if (sqlite3_exec(get(), sql, nullptr, nullptr, &message) != SQLITE_OK) {
-      const std::string text = message != nullptr ? message : sqlite3_errmsg(get());
-      sqlite3_free(message);
-      throw OutboxError("outbox database: " + text);
-    }
-  }
-};
-
-namespace {
-
-// BEGIN IMMEDIATE ... COMMIT, rolled back when left without commit().
-class Transaction {
- public:
-  explicit Transaction(sqlite3* db) : db_(db) { run("BEGIN IMMEDIATE"); }
-  ~Transaction() {
-    if (!done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  void commit() {
-    run("COMMIT");
-    done_ = true;
-  }
-
- private:
-  void run(const char* sql) {
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
-      throw OutboxError(std::string("outbox database: ") + sqlite3_errmsg(db_));
-    }
-  }
-  sqlite3* db_;
-  bool done_ = false;
-};
-
-}  // namespace
-
 Outbox::Outbox(std::filesystem::path path, DeliverFunction deliver, RetryPolicy policy)
     : path_(std::move(path)), deliver_(std::move(deliver)), policy_(policy) {
-  std::error_code error;
-  if (path_.has_parent_path()) {
-    if (std::filesystem::create_directories(path_.parent_path(), error)) {
-      std::filesystem::permissions(path_.parent_path(), std::filesystem::perms::owner_all, error);
-    }
-    if (error)
-      throw OutboxError("cannot create " + path_.parent_path().string() + ": " + error.message());
-  }
-  // The messages are private: create the file 0600 before SQLite opens it
-  // (its -wal and -shm files take the same mode).
-  const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    throw OutboxError("cannot open the outbox " + path_.string() + ": " + std::strerror(errno));
-  ::close(fd);
-  sqlite3* raw = nullptr;
-  const int opened =
-      sqlite3_open_v2(path_.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
-  db_ = std::make_unique<Database>(Database{std::unique_ptr<sqlite3, DatabaseCloser>(raw)});
-  if (opened != SQLITE_OK) {
-    throw OutboxError("cannot open the outbox " + path_.string() + ": " + sqlite3_errstr(opened));
-  }
-  sqlite3_busy_timeout(db_->get(), 5000);
-  db_->exec("PRAGMA journal_mode = WAL");
-  db_->exec("PRAGMA synchronous = FULL");  // a committed enqueue survives power loss too
-  db_->exec(kSchema);
+  translate_errors([this] {
+    // The messages are private: the file is created 0600 (OpenMode::create_private).
+    db_ = std::make_unique<Database>(path_);
+    db_->enable_wal();
+    db_->exec("PRAGMA synchronous = FULL");  // a committed enqueue survives power loss too
+    db_->exec(kSchema);
+  });
   worker_ = std::thread([this] { run_worker(); });
 }
 
@@ -243,11 +141,11 @@ Outbox::~Outbox() {
 
 OutboxEntry Outbox::enqueue(const FormattedMail& mail) {
   std::int64_t id = 0;
-  {
+  translate_errors([&] {
     std::lock_guard lock(mutex_);
     const std::int64_t now = to_ms(Clock::now());
     Statement insert(
-        db_->get(),
+        *db_,
         "INSERT INTO outbox (message_id, envelope_from, recipients, raw, state, "
         "created_at, next_attempt_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)");
     insert.bind(1, mail.message_id)
@@ -258,9 +156,9 @@ OutboxEntry Outbox::enqueue(const FormattedMail& mail) {
         .bind(6, now)
         .bind(7, now);
     insert.step();
-    id = sqlite3_last_insert_rowid(db_->get());
+    id = db_->last_insert_rowid();
     work_waiting_ = true;
-  }
+  });
   wake_.notify_all();
   OutboxEntry entry;
   entry.id = id;
@@ -270,33 +168,39 @@ OutboxEntry Outbox::enqueue(const FormattedMail& mail) {
 }
 
 std::optional<OutboxEntry> Outbox::status(std::int64_t id) const {
-  std::lock_guard lock(mutex_);
-  Statement select(db_->get(), kSelectEntry);
-  select.bind(1, id);
-  if (!select.step()) return std::nullopt;
-  return read_entry(select);
+  return translate_errors([&]() -> std::optional<OutboxEntry> {
+    std::lock_guard lock(mutex_);
+    Statement select(*db_, kSelectEntry);
+    select.bind(1, id);
+    if (!select.step()) return std::nullopt;
+    return read_entry(select);
+  });
 }
 
 std::optional<OutboxEntry> Outbox::wait(std::int64_t id, std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::unique_lock lock(mutex_);
-  while (true) {
-    Statement select(db_->get(), kSelectEntry);
-    select.bind(1, id);
-    if (!select.step()) return std::nullopt;
-    OutboxEntry entry = read_entry(select);
-    const auto now = std::chrono::steady_clock::now();
-    if (settled(entry) || now >= deadline) return entry;
-    // Another process may deliver it: look again now and then, not only on notifications.
-    changed_.wait_until(lock, std::min(deadline, now + policy_.poll_interval));
-  }
+  return translate_errors([&]() -> std::optional<OutboxEntry> {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      Statement select(*db_, kSelectEntry);
+      select.bind(1, id);
+      if (!select.step()) return std::nullopt;
+      OutboxEntry entry = read_entry(select);
+      const auto now = std::chrono::steady_clock::now();
+      if (settled(entry) || now >= deadline) return entry;
+      // Another process may deliver it: look again now and then, not only on notifications.
+      changed_.wait_until(lock, std::min(deadline, now + policy_.poll_interval));
+    }
+  });
 }
 
 int Outbox::pending() const {
-  std::lock_guard lock(mutex_);
-  Statement count(db_->get(), "SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'sending')");
-  count.step();
-  return static_cast<int>(count.integer(0));
+  return translate_errors([&] {
+    std::lock_guard lock(mutex_);
+    Statement count(*db_, "SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'sending')");
+    count.step();
+    return static_cast<int>(count.int64(0));
+  });
 }
 
 bool Outbox::try_take_lock() {
@@ -310,22 +214,22 @@ bool Outbox::try_take_lock() {
 
 void Outbox::recover_interrupted() {
   const std::int64_t now = to_ms(Clock::now());
-  Transaction transaction(db_->get());
-  Statement give_up(db_->get(),
+  Transaction transaction(*db_);
+  Statement give_up(*db_,
                     "UPDATE outbox SET state = 'failed', interrupted = interrupted + 1, "
                     "updated_at = ?, last_error = 'delivery was interrupted ' || (interrupted + 1) "
                     "|| ' times (the process stopped during it); not trying again' "
                     "WHERE state = 'sending' AND attempts >= ?");
   give_up.bind(1, now).bind(2, static_cast<std::int64_t>(policy_.max_attempts));
   give_up.step();
-  Statement resend(db_->get(),
+  Statement resend(*db_,
                    "UPDATE outbox SET state = 'queued', interrupted = interrupted + 1, "
                    "next_attempt_at = ?, updated_at = ?, last_error = 'the previous delivery "
                    "attempt was interrupted (the process stopped during it); resending with the "
                    "same Message-ID' WHERE state = 'sending'");
   resend.bind(1, now).bind(2, now);
   resend.step();
-  const int recovered = sqlite3_changes(db_->get());
+  const int recovered = db_->changes();
   transaction.commit();
   if (recovered > 0) {
     spdlog::warn(
@@ -336,29 +240,28 @@ void Outbox::recover_interrupted() {
 }
 
 void Outbox::delete_old_finished() {
-  Statement remove(db_->get(),
-                   "DELETE FROM outbox WHERE state IN ('sent', 'failed') AND updated_at < ?");
+  Statement remove(*db_, "DELETE FROM outbox WHERE state IN ('sent', 'failed') AND updated_at < ?");
   remove.bind(1, to_ms(Clock::now() - kKeepFinished));
   remove.step();
 }
 
 std::optional<Outbox::Claim> Outbox::claim_due(Clock::time_point& next_due) {
   const std::int64_t now = to_ms(Clock::now());
-  Transaction transaction(db_->get());
-  Statement due(db_->get(),
+  Transaction transaction(*db_);
+  Statement due(*db_,
                 "SELECT id, attempts, envelope_from, recipients, raw, next_attempt_at FROM outbox "
                 "WHERE state = 'queued' ORDER BY next_attempt_at, id LIMIT 1");
   if (!due.step()) {
     next_due = Clock::time_point::max();
     return std::nullopt;
   }
-  if (due.integer(5) > now) {
-    next_due = from_ms(due.integer(5));
+  if (due.int64(5) > now) {
+    next_due = from_ms(due.int64(5));
     return std::nullopt;
   }
-  Claim claim{due.integer(0), static_cast<int>(due.integer(1)) + 1,
+  Claim claim{due.int64(0), static_cast<int>(due.int64(1)) + 1,
               SmtpMessage{due.text(2), split_lines(due.text(3)), due.text(4)}};
-  Statement mark(db_->get(),
+  Statement mark(*db_,
                  "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ? "
                  "WHERE id = ?");
   mark.bind(1, now).bind(2, claim.id);
@@ -392,7 +295,7 @@ void Outbox::record_result(const Claim& claim, const SmtpError* error) {
     }
   }
   Statement update(
-      db_->get(),
+      *db_,
       "UPDATE outbox SET state = ?, attempts = ?, last_error = ?, next_attempt_at = ?, "
       "updated_at = ? WHERE id = ?");
   update.bind(1, state)
@@ -435,7 +338,7 @@ void Outbox::run_worker() {
             try {
               record_result(*claim, failure ? &*failure : nullptr);
               break;
-            } catch (const OutboxError& e) {
+            } catch (const SqliteError& e) {
               spdlog::error("mail outbox {}: recording a delivery result: {}", path_.string(),
                             e.what());
               if (stopping_) break;

@@ -17,6 +17,10 @@
 #include "tools/mail/message.hpp"
 #include "tools/mail/smtp_client.hpp"
 
+namespace voicedesk::util::sqlite {
+class Database;
+}
+
 namespace voicedesk::tools::mail {
 
 // A durable SMTP outbox: a SQLite table of formatted messages and one worker
@@ -132,7 +136,6 @@ class Outbox {
   int pending() const;
 
  private:
-  struct Database;
   struct Claim {
     std::int64_t id;
     int attempts;
@@ -149,8 +152,8 @@ class Outbox {
   std::filesystem::path path_;
   DeliverFunction deliver_;
   RetryPolicy policy_;
-  std::unique_ptr<Database> db_;  // guarded by mutex_
-  int lock_fd_ = -1;              // the deliverer's flock, held from first success to destruction
+  std::unique_ptr<util::sqlite::Database> db_;  // guarded by mutex_
+  int lock_fd_ = -1;  // the deliverer's flock, held from first success to destruction
   mutable std::mutex mutex_;
   mutable std::condition_variable wake_;     // worker: new row, or stop
   mutable std::condition_variable changed_;  // waiters: a row changed state
