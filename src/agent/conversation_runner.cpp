@@ -1,6 +1,7 @@
 #include "agent/conversation_runner.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <thread>
@@ -108,8 +109,16 @@ void ConversationRunner::end_session(const std::string& session_id) {
 }
 
 void ConversationRunner::run_turn(const std::string& session_id, const UserTurn& turn) {
+  const auto started = std::chrono::steady_clock::now();
   agent_.handle(session_id, turn.text, [&](const AgentEvent& event) {
-    sink_.send_event(session_id, event.to_json());
+    nlohmann::json message = event.to_json();
+    // How long the agent took, tools and model included (the latency breakdown).
+    if (event.final) {
+      message["timings_ms"] = {{"agent", std::chrono::duration<double, std::milli>(
+                                             std::chrono::steady_clock::now() - started)
+                                             .count()}};
+    }
+    sink_.send_event(session_id, message);
     if (!event.final) return;
     if (!event.text.empty()) sink_.speak(session_id, event.text);
     if (record_) record_(session_id, turn, event);

@@ -33,7 +33,8 @@ struct UserTurn {
 // threads must not wait for a language model), one turn at a time per
 // session and in order: each session has its own worker, started with its
 // first turn and stopped by end_session() or destruction. Every agent event
-// goes to the sink; the final reply is also spoken.
+// goes to the sink (the final one with "timings_ms":{"agent":ms}, the time
+// the turn took); the final reply is also spoken.
 class ConversationRunner {
  public:
   // Called after each turn with what was said and the final reply (the

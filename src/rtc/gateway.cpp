@@ -250,9 +250,18 @@ class Session;
 // costs no encoding. Thread-safe.
 class SpeechTrack {
  public:
-  SpeechTrack(const audio::SpeechSynthesizer& synthesizer, GstElement* source)
+  // When a reply's first frame goes out (with the time since the speak() that
+  // began it, synthesis and pacing included) and when the track falls silent
+  // again (the reply ended or was stopped). Called on the feeder thread.
+  struct Listener {
+    std::function<void(double since_speak_ms)> started;
+    std::function<void()> ended;
+  };
+
+  SpeechTrack(const audio::SpeechSynthesizer& synthesizer, GstElement* source, Listener listener)
       : synthesizer_(synthesizer),
         source_(GST_ELEMENT(gst_object_ref(source))),
+        listener_(std::move(listener)),
         frame_samples_(static_cast<std::size_t>(synthesizer.sample_rate()) * kSpeechFrame.count() /
                        1000),
         synthesis_thread_([this](std::stop_token stop) { synthesize_texts(stop); }),
@@ -264,6 +273,7 @@ class SpeechTrack {
     {
       std::lock_guard lock(mutex_);
       texts_.push_back(std::move(text));
+      if (!requested_at_) requested_at_ = Clock::now();
     }
     changed_.notify_all();
   }
@@ -275,6 +285,7 @@ class SpeechTrack {
       texts_.clear();
       pcm_.clear();
       synthesizing_ = false;
+      requested_at_.reset();
     }
     changed_.notify_all();
   }
@@ -322,12 +333,27 @@ class SpeechTrack {
   void feed(std::stop_token stop) {
     std::vector<std::int16_t> frame(frame_samples_);
     auto next = Clock::now();
+    bool sending = false;
     for (;;) {
+      std::optional<double> started_after_ms;
       {
         std::unique_lock lock(mutex_);
         if (pcm_.empty()) {
+          if (sending && texts_.empty() && !synthesizing_) {
+            sending = false;
+            lock.unlock();
+            if (listener_.ended) listener_.ended();
+            lock.lock();
+          }
           if (!changed_.wait(lock, stop, [&] { return !pcm_.empty(); })) return;
           next = Clock::now();  // a new reply: real time starts over
+          if (!sending) {
+            sending = true;
+            started_after_ms =
+                std::chrono::duration<double, std::milli>(next - requested_at_.value_or(next))
+                    .count();
+            requested_at_.reset();
+          }
         }
         // Synthesis falling behind (it never should) pads with silence.
         const std::size_t available = std::min(frame.size(), pcm_.size());
@@ -338,6 +364,7 @@ class SpeechTrack {
       GstBuffer* buffer = gst_buffer_new_memdup(frame.data(), frame.size() * sizeof(std::int16_t));
       // Takes the buffer; refused only while the pipeline stops.
       gst_app_src_push_buffer(GST_APP_SRC(source_.get()), buffer);
+      if (started_after_ms && listener_.started) listener_.started(*started_after_ms);
       next += kSpeechFrame;
       std::this_thread::sleep_until(next);
     }
@@ -345,6 +372,7 @@ class SpeechTrack {
 
   const audio::SpeechSynthesizer& synthesizer_;
   const GstPtr<GstElement> source_;
+  const Listener listener_;
   const std::size_t frame_samples_;
 
   mutable std::mutex mutex_;
@@ -352,6 +380,7 @@ class SpeechTrack {
   std::deque<std::string> texts_;
   std::deque<std::int16_t> pcm_;
   bool synthesizing_ = false;
+  std::optional<Clock::time_point> requested_at_;  // the speak() the next reply answers
   // Bumped by stop(): a synthesis started in an older generation is dropped.
   std::uint64_t generation_ = 0;
 
@@ -637,7 +666,17 @@ void Session::add_speech_track(GstElement* webrtc, int payload) {
                nullptr);
   const GstPtr<GstElement> source(gst_bin_get_by_name(GST_BIN(branch), "speech"));
   std::lock_guard lock(mutex_);
-  speech_ = std::make_unique<SpeechTrack>(gateway_.synthesizer, source.get());
+  // The browser hears when a reply starts and ends; the latency measurement
+  // reads how long the first audio took.
+  SpeechTrack::Listener listener;
+  listener.started = [this](double since_speak_ms) {
+    send({{"type", "speech"},
+          {"state", "started"},
+          {"since_speak_ms", since_speak_ms},
+          {"sent_at_ms", milliseconds(std::chrono::system_clock::now().time_since_epoch())}});
+  };
+  listener.ended = [this] { send({{"type", "speech"}, {"state", "ended"}}); };
+  speech_ = std::make_unique<SpeechTrack>(gateway_.synthesizer, source.get(), std::move(listener));
 }
 
 void Session::speak(std::string_view text) {

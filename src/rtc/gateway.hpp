@@ -109,6 +109,9 @@ class GatewayError : public std::runtime_error {
 //     total: from that arrival to sending this event; sent_at_ms: when it was
 //     sent, in milliseconds since the Unix epoch on the server's clock.
 //   {"type":"error","message":...}
+//   {"type":"speech","state":"started","since_speak_ms":ms,"sent_at_ms":unix_ms}
+//     a spoken reply's first audio went out, since_speak_ms after speak()
+//   {"type":"speech","state":"ended"}           the reply ended or was stopped
 // and whatever send_event() sends (the agent's replies). The browser may send
 //   {"type":"user_text","text":...}   a typed line, to on_user_input
 //   {"type":"confirm","answer":"yes"|"no"}   a click on a read-back's buttons

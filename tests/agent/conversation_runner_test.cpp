@@ -78,6 +78,7 @@ TEST(ConversationRunner, AnswersEachTurnInOrderAndSpeaksTheFinalReply) {
   EXPECT_EQ(events[0].second["type"], "agent");
   EXPECT_EQ(events[0].second["awaiting_confirmation"], true);
   EXPECT_EQ(events[1].second["tool_calls"][0]["status"], "done");
+  EXPECT_GE(events[1].second["timings_ms"]["agent"].get<double>(), 0.0);
   EXPECT_THAT(recorded, ElementsAre("send an email to alice saying hi -> Send an email to "
                                     "alice@example.com with the subject \"Hi\", saying \"hi\"? "
                                     "Say yes or no.",

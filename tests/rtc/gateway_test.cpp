@@ -663,6 +663,12 @@ TEST_F(GatewayMediaTest, SpeaksToTheBrowserAndStopsWithinTwoHundredMilliseconds)
   EXPECT_TRUE(gateway_->speaking(id));
   ASSERT_TRUE(eventually([&] { return browser.first_audible(asked).has_value(); }, 5s))
       << "the browser heard nothing";
+  const json started = browser.wait_for([](const json& m) {
+    return m.value("type", "") == "speech" && m.value("state", "") == "started";
+  });
+  ASSERT_FALSE(started.is_null()) << "no speech-started event";
+  EXPECT_GE(started["since_speak_ms"].get<double>(), 0.0);
+  EXPECT_LT(started["since_speak_ms"].get<double>(), 1000.0);
   std::printf("[ rtc      ] first audible speech at the browser %.1f ms after speak()\n",
               milliseconds_between(asked, *browser.first_audible(asked)));
 
@@ -674,6 +680,12 @@ TEST_F(GatewayMediaTest, SpeaksToTheBrowserAndStopsWithinTwoHundredMilliseconds)
   const auto stopped = Clock::now();
   gateway_->stop_speaking(id);
   EXPECT_FALSE(gateway_->speaking(id));
+  EXPECT_FALSE(browser
+                   .wait_for([](const json& m) {
+                     return m.value("type", "") == "speech" && m.value("state", "") == "ended";
+                   })
+                   .is_null())
+      << "no speech-ended event after the stop";
   std::this_thread::sleep_for(1s);
   const double audible_ms = milliseconds_between(stopped, *browser.last_heard());
   const double received_ms = milliseconds_between(stopped, *browser.last_heard(false));

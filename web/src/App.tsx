@@ -18,6 +18,7 @@ export function App() {
   const [audioBlocked, setAudioBlocked] = useState(false);
   const [level, setLevel] = useState(0);
   const [speaking, setSpeaking] = useState(false);
+  const [replying, setReplying] = useState(false);
   const [serverState, setServerState] = useState<string | null>(null);
   const [notices, setNotices] = useState<string[]>([]);
   const session = useRef<VoiceSession | null>(null);
@@ -50,6 +51,9 @@ export function App() {
         case 'vad':
           setSpeaking(event.speaking);
           break;
+        case 'speech':
+          setReplying(event.state === 'started');
+          break;
         case 'status':
           setServerState(event.state);
           break;
@@ -65,6 +69,7 @@ export function App() {
     if (session.current) return;
     setNotices([]);
     setSpeaking(false);
+    setReplying(false);
     setServerState(null);
     dispatchConversation({ type: 'session' });
     const s = new VoiceSession(
@@ -79,6 +84,7 @@ export function App() {
           if (event.type === 'fail' || event.type === 'stop') {
             if (session.current === s) session.current = null;
             setSpeaking(false);
+            setReplying(false);
           }
         },
         onServerEvent,
@@ -167,6 +173,7 @@ export function App() {
             state={connection.state}
             serverState={serverState}
             speaking={speaking}
+            replying={replying}
             onStart={start}
             onStop={stop}
           />

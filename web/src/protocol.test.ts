@@ -24,6 +24,25 @@ describe('parseServerMessage', () => {
     expect(r).toEqual({ ok: true, event: transcript });
   });
 
+  it('parses spoken-reply events and rejects bad ones', () => {
+    expect(parseServerMessage('{"type":"speech","state":"started","since_speak_ms":72.5,"sent_at_ms":1700000000000}')).toEqual({
+      ok: true,
+      event: { type: 'speech', state: 'started', since_speak_ms: 72.5, sent_at_ms: 1700000000000 },
+    });
+    expect(parseServerMessage('{"type":"speech","state":"ended"}')).toEqual({
+      ok: true,
+      event: { type: 'speech', state: 'ended' },
+    });
+    expect(parseServerMessage('{"type":"speech","state":"paused"}')).toEqual({
+      ok: false,
+      error: 'speech.state must be "started" or "ended"',
+    });
+    expect(parseServerMessage('{"type":"speech","state":"started","since_speak_ms":-1}')).toEqual({
+      ok: false,
+      error: 'speech.since_speak_ms must be a non-negative number',
+    });
+  });
+
   it('parses vad, status and error events', () => {
     expect(parseServerMessage('{"type":"vad","speaking":true}')).toEqual({
       ok: true,

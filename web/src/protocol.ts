@@ -63,7 +63,17 @@ export interface AgentEvent {
   source: AgentSource;
 }
 
-export type ServerEvent = TranscriptEvent | VadEvent | StatusEvent | ErrorEvent | AgentEvent;
+/** A spoken reply started (its first audio went out) or ended / was stopped. */
+export interface SpeechEvent {
+  type: 'speech';
+  state: 'started' | 'ended';
+  /** started: from the server's speak() to the first audio sent, ms. */
+  since_speak_ms?: number;
+  /** started: the server's wall clock when it sent the event (ms since the epoch). */
+  sent_at_ms?: number;
+}
+
+export type ServerEvent = TranscriptEvent | VadEvent | StatusEvent | ErrorEvent | AgentEvent | SpeechEvent;
 
 export type ParseResult =
   | { ok: true; event: ServerEvent }
@@ -180,6 +190,18 @@ function parseAgent(o: Obj): ParseResult {
   };
 }
 
+function parseSpeech(o: Obj): ParseResult {
+  if (o.state !== 'started' && o.state !== 'ended') return fail('speech.state must be "started" or "ended"');
+  const event: SpeechEvent = { type: 'speech', state: o.state };
+  for (const key of ['since_speak_ms', 'sent_at_ms'] as const) {
+    if (o[key] === undefined) continue;
+    const n = o[key];
+    if (!isFiniteNumber(n) || n < 0) return fail(`speech.${key} must be a non-negative number`);
+    event[key] = n;
+  }
+  return { ok: true, event };
+}
+
 /** Parses one DataChannel message. Accepts a string (or an already-decoded value). */
 export function parseServerMessage(raw: unknown): ParseResult {
   let value: unknown = raw;
@@ -208,6 +230,8 @@ export function parseServerMessage(raw: unknown): ParseResult {
       return { ok: true, event: { type: 'status', state: value.state } };
     case 'agent':
       return parseAgent(value);
+    case 'speech':
+      return parseSpeech(value);
     case 'error':
       if (typeof value.message !== 'string') return fail('error.message must be a string');
       return { ok: true, event: { type: 'error', message: value.message || 'unknown server error' } };

@@ -11,11 +11,13 @@ export interface ControlsProps {
   state: ConnectionState;
   serverState: string | null;
   speaking: boolean;
+  /** The assistant's spoken reply is playing. */
+  replying?: boolean;
   onStart(): void;
   onStop(): void;
 }
 
-export function Controls({ state, serverState, speaking, onStart, onStop }: ControlsProps) {
+export function Controls({ state, serverState, speaking, replying = false, onStart, onStop }: ControlsProps) {
   const running = state === 'connecting' || state === 'connected';
   return (
     <div className="controls">
@@ -44,6 +46,12 @@ export function Controls({ state, serverState, speaking, onStart, onStop }: Cont
           >
             <span aria-hidden="true" className="pulse" />
             {speaking ? 'Speaking' : 'Silent'}
+          </dd>
+        </div>
+        <div>
+          <dt>Assistant</dt>
+          <dd data-testid="replying" data-replying={replying ? 'true' : 'false'}>
+            {replying ? 'Talking' : 'Quiet'}
           </dd>
         </div>
         {serverState && (
