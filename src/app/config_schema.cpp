@@ -116,6 +116,13 @@ std::vector<ConfigKey> build_schema() {
        .type = ValueType::Bool,
        .default_value = "true",
        .description = "Stop a spoken reply as soon as the user starts speaking"},
+      {.name = "VOICEDESK_BARGE_IN_MS",
+       .type = ValueType::Int,
+       .default_value = "90",
+       .description = "Barge-in: unbroken voice activity in ms (30 ms frames) that stops a spoken "
+                      "reply; the utterance's onset stops it too",
+       .min = 30,
+       .max = 300},
       {.name = "VOICEDESK_WHISPER_MODEL",
        .type = ValueType::Path,
        .description = "whisper.cpp model file (ggml-*.bin); unset: the pocketsphinx fallback"},

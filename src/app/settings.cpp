@@ -194,6 +194,7 @@ rtc::GatewayOptions gateway_options(const util::Config& config) {
   options.speech.voice = config.get("VOICEDESK_TTS_VOICE");
   options.speech.words_per_minute = static_cast<int>(config.get_int("VOICEDESK_TTS_RATE"));
   options.barge_in = config.get_bool("VOICEDESK_BARGE_IN");
+  options.barge_in_ms = static_cast<int>(config.get_int("VOICEDESK_BARGE_IN_MS"));
   return options;
 }
 

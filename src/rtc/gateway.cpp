@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "audio/barge_in.hpp"
 #include "rtc/gst_ptr.hpp"
 #include "util/text.hpp"
 
@@ -508,6 +509,7 @@ class Session {
         gateway_(gateway),
         created_at_(Clock::now()),
         front_end_(gateway.options.front_end, front_end_handlers()),
+        barge_in_detector_(gateway.options.barge_in_ms),
         transcripts_([this](PendingTranscripts::Item& item) { deliver(item); }) {
     ++gateway_.live_sessions;
   }
@@ -542,6 +544,8 @@ class Session {
   enum class State { waiting_offer, negotiating, active, failed, closed };
 
   audio::FrontEndHandlers front_end_handlers();
+  // Stops a spoken reply because the user started to speak (when barge-in is on).
+  void barge_in(std::string_view signal);
   GstElement* build_pipeline(std::optional<int> opus_payload);
   // The outgoing speech track, linked to webrtcbin before the offer is
   // applied so that webrtcbin pairs it with the offer's audio m-line.
@@ -592,6 +596,7 @@ class Session {
 
   // Streaming thread only (the appsink's): the front end and its bookkeeping.
   audio::AudioFrontEnd front_end_;
+  audio::BargeInDetector barge_in_detector_;
   std::deque<std::pair<std::int64_t, Clock::time_point>> arrivals_;  // end position, wall time
   int next_transcript_id_ = 1;
 
@@ -600,11 +605,16 @@ class Session {
 
 audio::FrontEndHandlers Session::front_end_handlers() {
   audio::FrontEndHandlers handlers;
+  if (gateway_.options.barge_in) {
+    // The first few frames of voice stop a reply long before the endpointer
+    // decides that an utterance began; the utterance itself is endpointed
+    // and transcribed as usual.
+    handlers.on_vad_frame = [this](const audio::VadFrame& frame) {
+      if (barge_in_detector_.push(frame.active)) barge_in("voice activity");
+    };
+  }
   handlers.on_speech_started = [this](const audio::SpeechStarted&) {
-    if (gateway_.options.barge_in && speaking()) {
-      spdlog::info("rtc session {}: barge-in", id);
-      stop_speaking();
-    }
+    barge_in("speech onset");
     send(vad_event(true));
   };
   handlers.on_speech_discarded = [this](const audio::SpeechStarted&) { send(vad_event(false)); };
@@ -612,6 +622,12 @@ audio::FrontEndHandlers Session::front_end_handlers() {
     on_utterance(std::move(utterance));
   };
   return handlers;
+}
+
+void Session::barge_in(std::string_view signal) {
+  if (!gateway_.options.barge_in || !speaking()) return;
+  spdlog::info("rtc session {}: barge-in on {}", id, signal);
+  stop_speaking();
 }
 
 GstElement* Session::build_pipeline(std::optional<int> opus_payload) {

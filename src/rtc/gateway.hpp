@@ -71,6 +71,9 @@ struct GatewayOptions {
   audio::SpeechOptions speech;
   // Barge-in: the browser's user starting to speak stops a spoken reply.
   bool barge_in = true;
+  // How much unbroken voice activity (see audio::BargeInDetector) counts as
+  // the user starting to speak; the endpointer's onset, later, does too.
+  int barge_in_ms = 90;
   // Longest text one speak() call takes (its audio is queued in memory,
   // ~2.6 MB per minute of speech).
   std::size_t max_speech_bytes = 16 * 1024;

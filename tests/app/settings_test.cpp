@@ -93,13 +93,18 @@ TEST(GatewaySettings, SpokenReplies) {
   EXPECT_EQ(defaults.speech.voice, "en-us");
   EXPECT_EQ(defaults.speech.words_per_minute, 175);
   EXPECT_TRUE(defaults.barge_in);
+  EXPECT_EQ(defaults.barge_in_ms, 90);
   const rtc::GatewayOptions options =
       gateway_options(config_with({{"VOICEDESK_TTS_VOICE", "en-gb"},
                                    {"VOICEDESK_TTS_RATE", "200"},
-                                   {"VOICEDESK_BARGE_IN", "false"}}));
+                                   {"VOICEDESK_BARGE_IN", "false"},
+                                   {"VOICEDESK_BARGE_IN_MS", "150"}}));
   EXPECT_EQ(options.speech.voice, "en-gb");
   EXPECT_EQ(options.speech.words_per_minute, 200);
   EXPECT_FALSE(options.barge_in);
+  EXPECT_EQ(options.barge_in_ms, 150);
+  // Less than one 30 ms VAD frame means nothing.
+  EXPECT_THROW(config_with({{"VOICEDESK_BARGE_IN_MS", "10"}}), util::ConfigError);
 }
 
 TEST(GatewaySettings, StunAndTurnServers) {
