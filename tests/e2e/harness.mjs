@@ -32,7 +32,8 @@ const BROWSER_FLAGS = [
   '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
 ];
 
-export const clipPath = (name) => path.join(shared, 'audio', name);
+/** A shared clip's path from its name; a path (with a directory) is used as it is. */
+export const clipPath = (name) => (name.includes('/') ? name : path.join(shared, 'audio', name));
 
 /** The files among `files` that do not exist. */
 export const missingFiles = (files) => files.filter((f) => !fs.existsSync(f));
@@ -67,7 +68,7 @@ export function writeWav(file, samples, rate) {
   fs.writeFileSync(file, b);
 }
 
-// The clips at 48 kHz with `gapSeconds` of silence after each and 1 s before
+// The clips (shared clip names or WAV paths) at 48 kHz with `gapSeconds` of silence after each and 1 s before
 // the first (linear interpolation is plenty for a test signal).
 export function fakeMicrophone(clipNames, file, gapSeconds = 1.5) {
   const rate = 48000;
@@ -94,7 +95,7 @@ export function fakeMicrophone(clipNames, file, gapSeconds = 1.5) {
 
 // --- server -----------------------------------------------------------------
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
@@ -148,6 +149,89 @@ export function processStats(pid) {
 }
 
 // --- browser ----------------------------------------------------------------
+
+/** Polls `predicate` (sync or async) every 100 ms until it returns a truthy value, which it returns. */
+export async function waitFor(predicate, what, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await predicate();
+    if (value) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * A page init script (page.addInitScript) that records every message the
+ * server sends on the page's DataChannels, with the time it arrived (Date.now()).
+ */
+export function RECORD_SERVER_EVENTS() {
+  const messages = [];
+  window.__serverEvents = messages;
+  const create = RTCPeerConnection.prototype.createDataChannel;
+  RTCPeerConnection.prototype.createDataChannel = function (...channelArgs) {
+    const channel = create.apply(this, channelArgs);
+    channel.addEventListener('message', (event) => messages.push({ at: Date.now(), data: event.data }));
+    return channel;
+  };
+}
+
+/** The server's events so far on a page with RECORD_SERVER_EVENTS: [{at, event}], in order. */
+export async function serverEvents(page) {
+  const messages = await page.evaluate(() => window.__serverEvents);
+  return messages.map(({ at, data }) => ({ at, event: JSON.parse(data) }));
+}
+
+/**
+ * A page init script (page.addInitScript) that watches the spoken replies the
+ * page receives: window.__peerConnections holds every peer connection, and
+ * window.__replyAudio.nonSilentAt the time (Date.now(), the clock the server's
+ * *_at_ms fields use) of every received 10 ms audio frame whose peak is above
+ * -40 dBFS, read with a MediaStreamTrackProcessor as the page plays the track.
+ */
+export function RECORD_REPLY_AUDIO() {
+  const replyAudio = { nonSilentAt: [], error: null };
+  window.__replyAudio = replyAudio;
+  window.__peerConnections = [];
+  const watch = async (track) => {
+    const reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
+    let samples = new Float32Array(0);
+    for (;;) {
+      const { value: frame, done } = await reader.read();
+      if (done) return;
+      const at = Date.now();
+      if (samples.length < frame.numberOfFrames) samples = new Float32Array(frame.numberOfFrames);
+      frame.copyTo(samples, { planeIndex: 0, format: 'f32-planar' });
+      let peak = 0;
+      for (let i = 0; i < frame.numberOfFrames; i++) peak = Math.max(peak, Math.abs(samples[i]));
+      frame.close();
+      if (peak > 0.01) replyAudio.nonSilentAt.push(at);
+    }
+  };
+  const Original = window.RTCPeerConnection;
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Original(...args);
+    window.__peerConnections.push(pc);
+    pc.addEventListener('track', ({ track }) => {
+      if (track.kind === 'audio') watch(track).catch((error) => { replyAudio.error = String(error); });
+    });
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Original.prototype;
+}
+
+/** The received audio's total energy (inbound-rtp totalAudioEnergy) on a page with RECORD_REPLY_AUDIO. */
+export async function receivedAudioEnergy(page) {
+  return page.evaluate(async () => {
+    let energy = 0;
+    for (const pc of window.__peerConnections ?? []) {
+      (await pc.getStats()).forEach((report) => {
+        if (report.type === 'inbound-rtp' && report.kind === 'audio') energy += report.totalAudioEnergy ?? 0;
+      });
+    }
+    return energy;
+  });
+}
 
 /** Headless chromium whose microphone plays `wav` once. */
 export async function launch(wav) {
