@@ -47,7 +47,8 @@ int run_up(const util::Config& config) {
       options.ice_servers.size());
   // Speech-to-text is loaded once, before the port opens, and shared by every
   // session through the bounded queue.
-  const std::shared_ptr<const stt::Transcriber> transcriber = make_transcriber(config);
+  const std::shared_ptr<const stt::Transcriber> transcriber =
+      make_transcriber(config, &agent_settings.contacts);
   const auto warm_up_started = std::chrono::steady_clock::now();
   transcriber->warm_up();
   spdlog::info(

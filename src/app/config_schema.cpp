@@ -348,6 +348,12 @@ std::vector<ConfigKey> build_schema() {
        .type = ValueType::Path,
        .description = "Contacts the agent resolves names with, one \"Name <address>\" per line; "
                       "empty: $XDG_CONFIG_HOME/voicedesk/contacts.txt when it exists"},
+      {.name = "VOICEDESK_COMMAND_GRAMMAR",
+       .type = ValueType::Bool,
+       .default_value = "true",
+       .description = "With the pocketsphinx fallback, also decode each utterance against a "
+                      "grammar of the agent's commands and the contacts (commands come out "
+                      "word-exact far more often)"},
       {.name = "VOICEDESK_AGENT_MAX_STEPS",
        .type = ValueType::Int,
        .default_value = "5",

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "agent/command_grammar.hpp"
 #include "auth/token.hpp"
 #include "mcp/mcp_transcriber.hpp"
 #include "stt/pocketsphinx_transcriber.hpp"
@@ -232,7 +233,8 @@ std::optional<std::string> remote_browser_warning(const rtc::GatewayOptions& opt
   return std::nullopt;
 }
 
-std::shared_ptr<const stt::Transcriber> make_transcriber(const util::Config& config) {
+std::shared_ptr<const stt::Transcriber> make_transcriber(const util::Config& config,
+                                                         const agent::Contacts* voice_commands) {
   if (config.get("VOICEDESK_STT") == "mcp") {
     // A fresh token per request, as the remote server's replay cache demands.
     mcp::ClientOptions options;
@@ -249,7 +251,16 @@ std::shared_ptr<const stt::Transcriber> make_transcriber(const util::Config& con
   if (model.empty()) {
     spdlog::info(
         "no Whisper model configured (VOICEDESK_WHISPER_MODEL): using the pocketsphinx fallback");
-    return std::make_shared<stt::PocketsphinxTranscriber>();
+    auto fallback = std::make_shared<stt::PocketsphinxTranscriber>();
+    if (voice_commands != nullptr && config.get_bool("VOICEDESK_COMMAND_GRAMMAR")) {
+      fallback->set_command_grammar(stt::PocketsphinxTranscriber::CommandGrammar{
+          agent::command_grammar(*voice_commands, [&](std::string_view word) {
+            return fallback->in_vocabulary(word);
+          })});
+      spdlog::info("voice commands: decoding against the command grammar as well ({} contacts)",
+                   voice_commands->all().size());
+    }
+    return fallback;
   }
   stt::DecodeOptions decode;
   decode.max_tokens = static_cast<int>(config.get_int("VOICEDESK_STT_MAX_TOKENS"));

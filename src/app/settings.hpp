@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/contacts.hpp"
 #include "audio/front_end.hpp"
 #include "auth/authenticator.hpp"
 #include "rtc/gateway.hpp"
@@ -63,6 +64,10 @@ std::optional<std::string> remote_browser_warning(const rtc::GatewayOptions& opt
 
 // The configured speech-to-text: Whisper when VOICEDESK_WHISPER_MODEL is set,
 // else the pocketsphinx fallback. Loads the model (once; share the result).
-std::shared_ptr<const stt::Transcriber> make_transcriber(const util::Config& config);
+// With voice_commands (the agent's contacts), the pocketsphinx fallback also
+// decodes against the agent's command grammar unless VOICEDESK_COMMAND_GRAMMAR
+// is off.
+std::shared_ptr<const stt::Transcriber> make_transcriber(
+    const util::Config& config, const agent::Contacts* voice_commands = nullptr);
 
 }  // namespace voicedesk::app

@@ -30,6 +30,9 @@ struct Transcript {
   std::vector<Segment> segments;
   std::string language;  // ISO 639-1 code, e.g. "en"
   Timings timings;
+  // The text is a command grammar's match rather than free dictation (only
+  // recognizers that take a grammar set it).
+  bool command_grammar = false;
 };
 
 struct TranscribeOptions {

@@ -149,6 +149,87 @@ TEST_F(Pocketsphinx, SilenceGivesEmptyText) {
   EXPECT_TRUE(nothing.segments.empty());
 }
 
+// ---------------------------------------------------------------------------
+// The command grammar pass
+
+std::vector<float> clip(std::string_view name) {
+  audio::WavAudio wav = audio::read_wav(test::shared_dir() / "audio" / name);
+  if (wav.sample_rate != kSampleRate || wav.channels != 1) {
+    throw std::runtime_error(std::string(name) + " is not 16 kHz mono");
+  }
+  return std::move(wav.samples);
+}
+
+constexpr std::string_view kTestGrammar = R"(#JSGF V1.0;
+grammar test;
+public <command> = <calendar> | <mail> | <meeting>;
+<day> = today | tomorrow | friday | monday;
+<calendar> = (what's | what is) on my calendar [for] <day>;
+<mail> = send an email to (alice | bob) saying <dictation>;
+<meeting> = schedule a meeting with (alice | bob) <day>;
+)";
+
+TEST_F(Pocketsphinx, KnowsItsVocabulary) {
+  EXPECT_TRUE(transcriber().in_vocabulary("friday"));
+  EXPECT_TRUE(transcriber().in_vocabulary("what's"));
+  EXPECT_FALSE(transcriber().in_vocabulary("zzqxv"));
+  EXPECT_FALSE(transcriber().in_vocabulary(""));
+}
+
+TEST_F(Pocketsphinx, ACommandSaidAsTheGrammarHasItComesOutWordExact) {
+  VOICEDESK_REQUIRE_FILE(test::shared_dir() / "audio" / "calendar-friday.wav");
+  const std::vector<float> audio = clip("calendar-friday.wav");
+  PocketsphinxTranscriber recognizer(PocketsphinxTranscriber::default_model_dir(), 1);
+  const Transcript plain = recognizer.transcribe(audio, {});
+  recognizer.set_command_grammar(
+      PocketsphinxTranscriber::CommandGrammar{std::string(kTestGrammar)});
+  const Transcript command = recognizer.transcribe(audio, {});
+  std::cout << "calendar-friday.wav: language model \"" << plain.text << "\" ("
+            << plain.timings.decode_ms << " ms), with the grammar \"" << command.text << "\" ("
+            << command.timings.decode_ms << " ms)\n";
+  EXPECT_FALSE(plain.command_grammar);
+  EXPECT_TRUE(command.command_grammar);
+  EXPECT_EQ(command.text, "what is on my calendar for friday");
+  ASSERT_FALSE(command.segments.empty());
+  EXPECT_NEAR(command.segments.front().start, 0.3, 0.15);
+
+  // Dictation: the words after "saying" are what the language model heard.
+  VOICEDESK_REQUIRE_FILE(test::shared_dir() / "audio" / "send-email.wav");
+  const std::vector<float> mail = clip("send-email.wav");
+  const Transcript dictated = recognizer.transcribe(mail, {});
+  std::cout << "send-email.wav with the grammar: \"" << dictated.text << "\"\n";
+  ASSERT_TRUE(dictated.command_grammar);
+  ASSERT_THAT(dictated.text, ::testing::StartsWith("send an email to alice saying "));
+  recognizer.set_command_grammar(std::nullopt);
+  const std::string heard = recognizer.transcribe(mail, {}).text;
+  const std::string body =
+      dictated.text.substr(std::string("send an email to alice saying ").size());
+  EXPECT_THAT(heard, ::testing::EndsWith(body));
+
+  // Speech that is no command keeps the language model's text.
+  VOICEDESK_REQUIRE_FILE(jfk_path());
+  recognizer.set_command_grammar(
+      PocketsphinxTranscriber::CommandGrammar{std::string(kTestGrammar)});
+  const Transcript speech = recognizer.transcribe(jfk_audio(), {});
+  EXPECT_FALSE(speech.command_grammar);
+  EXPECT_EQ(speech.text, jfk_transcript().text);
+  // Silence stays empty.
+  EXPECT_EQ(recognizer.transcribe(std::vector<float>(kSampleRate), {}).text, "");
+}
+
+TEST_F(Pocketsphinx, AGrammarThatDoesNotCompileIsRefusedWithTheReason) {
+  PocketsphinxTranscriber recognizer(PocketsphinxTranscriber::default_model_dir(), 1);
+  try {
+    recognizer.set_command_grammar(PocketsphinxTranscriber::CommandGrammar{
+        "#JSGF V1.0;\ngrammar bad;\npublic <command> = zzqxv words;\n"});
+    FAIL() << "accepted a grammar with an unknown word";
+  } catch (const TranscribeError& error) {
+    EXPECT_THAT(error.what(), HasSubstr("command grammar"));
+  }
+  // And the recognizer goes on without one.
+  EXPECT_EQ(recognizer.transcribe(std::vector<float>(kSampleRate / 2), {}).text, "");
+}
+
 TEST_F(Pocketsphinx, AcceptsOnlyEnglish) {
   const std::vector<float> silence(kSampleRate / 2);
   TranscribeOptions options;
