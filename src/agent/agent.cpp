@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <filesystem>
 
 #include "tools/json_schema.hpp"
 #include "util/config_error.hpp"
+#include "util/data_path.hpp"
 
 namespace voicedesk::agent {
 namespace {
@@ -100,18 +100,6 @@ std::string describe_action(const ToolCallRecord& call) {
   return "run " + call.name + " with " + a.dump();
 }
 
-// Where a contacts file is looked for when none is configured.
-std::filesystem::path default_contacts_file() {
-  if (const char* config_home = std::getenv("XDG_CONFIG_HOME");
-      config_home && *config_home == '/') {
-    return std::filesystem::path(config_home) / "voicedesk" / "contacts.txt";
-  }
-  if (const char* home = std::getenv("HOME"); home && *home == '/') {
-    return std::filesystem::path(home) / ".config" / "voicedesk" / "contacts.txt";
-  }
-  return {};
-}
-
 }  // namespace
 
 AgentOptions agent_options(const util::Config& config) {
@@ -124,7 +112,7 @@ AgentOptions agent_options(const util::Config& config) {
       std::chrono::milliseconds(config.get_int("VOICEDESK_AGENT_CONFIRM_TIMEOUT_MS"));
   std::filesystem::path contacts = config.get("VOICEDESK_CONTACTS_FILE");
   const bool configured = !contacts.empty();
-  if (!configured) contacts = default_contacts_file();
+  if (!configured) contacts = util::default_config_file("contacts.txt").value_or("");
   std::error_code ignored;
   if (!contacts.empty() && (configured || std::filesystem::exists(contacts, ignored))) {
     try {

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "auth/hex.hpp"
+#include "util/data_path.hpp"
 
 namespace voicedesk::auth {
 namespace {
@@ -161,14 +162,7 @@ ServiceSecret::~ServiceSecret() {
 }
 
 fs::path default_secret_path(const std::function<const char*(const char*)>& getenv_fn) {
-  const fs::path relative = fs::path("voicedesk") / "service.key";
-  if (const char* config_home = getenv_fn("XDG_CONFIG_HOME");
-      config_home != nullptr && fs::path(config_home).is_absolute()) {
-    return fs::path(config_home) / relative;
-  }
-  if (const char* home = getenv_fn("HOME"); home != nullptr && fs::path(home).is_absolute()) {
-    return fs::path(home) / ".config" / relative;
-  }
+  if (auto path = util::default_config_file("service.key", getenv_fn)) return *path;
   throw SecretError(
       "cannot place the service secret file: neither XDG_CONFIG_HOME nor HOME is an absolute "
       "path; set VOICEDESK_AUTH_SECRET_FILE");
