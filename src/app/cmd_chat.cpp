@@ -10,7 +10,7 @@ namespace voicedesk::app {
 int run_chat(const util::Config& config, const ChatRequest& request, std::istream& in,
              std::ostream& out) {
   const WorkspaceTools workspace(config);
-  agent::Agent agent(workspace.tools(), agent::agent_options(config));
+  agent::Agent agent(agent_tools(config, workspace), agent::agent_options(config));
   const auto say = [&](const std::string& line) {
     agent.handle("chat", line, [&](const agent::AgentEvent& event) {
       if (!event.final) return;

@@ -60,7 +60,8 @@ int run_up(const util::Config& config) {
   // The MCP tools on the same port (/mcp); transcription shares the sessions' queue.
   const WorkspaceTools workspace(config);
   store::ConversationStore history(store::history_path(config));
-  const VoiceAgent voice_agent(agent_inbox, gateway, workspace.tools(), agent_settings, &history);
+  const VoiceAgent voice_agent(agent_inbox, gateway, agent_tools(config, workspace), agent_settings,
+                               &history);
   mcp::Server mcp_server(mcp_server_info());
   workspace.add_to(mcp_server);
   if (config.get("VOICEDESK_STT") == "local")

@@ -156,7 +156,7 @@ std::vector<ConfigKey> build_schema() {
       {.name = "VOICEDESK_MCP_URL",
        .type = ValueType::Url,
        .default_value = "http://127.0.0.1:8005/mcp",
-       .description = "MCP endpoint used when VOICEDESK_STT=mcp"},
+       .description = "MCP endpoint used when VOICEDESK_STT=mcp or VOICEDESK_AGENT_TOOLS=mcp"},
       {.name = "VOICEDESK_MCP_LISTEN",
        .type = ValueType::HostPort,
        .default_value = "127.0.0.1:8005",
@@ -354,6 +354,12 @@ std::vector<ConfigKey> build_schema() {
        .description = "With the pocketsphinx fallback, also decode each utterance against a "
                       "grammar of the agent's commands and the contacts (commands come out "
                       "word-exact far more often)"},
+      {.name = "VOICEDESK_AGENT_TOOLS",
+       .type = ValueType::Enum,
+       .default_value = "local",
+       .description = "The tools the agent acts with: local (in-process) or mcp (those of the MCP "
+                      "server at VOICEDESK_MCP_URL, with a service token)",
+       .choices = {"local", "mcp"}},
       {.name = "VOICEDESK_AGENT_MAX_STEPS",
        .type = ValueType::Int,
        .default_value = "5",

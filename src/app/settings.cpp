@@ -233,17 +233,22 @@ std::optional<std::string> remote_browser_warning(const rtc::GatewayOptions& opt
   return std::nullopt;
 }
 
+mcp::ClientOptions mcp_client_options(const util::Config& config) {
+  mcp::ClientOptions options;
+  options.url = config.get("VOICEDESK_MCP_URL");
+  if (auth_mode(config) != auth::Mode::off) {
+    // A fresh token per request, as the remote server's replay cache demands.
+    options.token = [secret = service_secret(config)] {
+      return auth::mint_token(secret, "mcp", std::chrono::system_clock::now());
+    };
+  }
+  return options;
+}
+
 std::shared_ptr<const stt::Transcriber> make_transcriber(const util::Config& config,
                                                          const agent::Contacts* voice_commands) {
   if (config.get("VOICEDESK_STT") == "mcp") {
-    // A fresh token per request, as the remote server's replay cache demands.
-    mcp::ClientOptions options;
-    options.url = config.get("VOICEDESK_MCP_URL");
-    if (auth_mode(config) != auth::Mode::off) {
-      options.token = [secret = service_secret(config)] {
-        return auth::mint_token(secret, "mcp", std::chrono::system_clock::now());
-      };
-    }
+    mcp::ClientOptions options = mcp_client_options(config);
     spdlog::info("speech-to-text through the MCP transcribe tool at {}", options.url);
     return std::make_shared<mcp::McpTranscriber>(std::move(options));
   }

@@ -9,6 +9,7 @@
 #include "agent/contacts.hpp"
 #include "audio/front_end.hpp"
 #include "auth/authenticator.hpp"
+#include "mcp/http_client.hpp"
 #include "rtc/gateway.hpp"
 #include "stt/transcriber.hpp"
 #include "util/config.hpp"
@@ -61,6 +62,10 @@ std::vector<std::string> default_ice_addresses(const std::string& listen_host);
 // another host (voicedesk behind a reverse proxy on the same machine).
 std::optional<std::string> remote_browser_warning(const rtc::GatewayOptions& options,
                                                   const std::vector<std::string>& origins);
+
+// A client for the MCP server at VOICEDESK_MCP_URL, with a fresh service
+// token per request unless authentication is off.
+mcp::ClientOptions mcp_client_options(const util::Config& config);
 
 // The configured speech-to-text: Whisper when VOICEDESK_WHISPER_MODEL is set,
 // else the pocketsphinx fallback. Loads the model (once; share the result).

@@ -1,6 +1,12 @@
 #include "app/workspace_tools.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
 #include "agent/chat_client.hpp"
+#include "app/settings.hpp"
+#include "mcp/remote_tools.hpp"
 #include "tools/calendar/calendar_service.hpp"
 #include "tools/draft/draft_reply.hpp"
 #include "tools/mail/mail_sender.hpp"
@@ -61,6 +67,20 @@ WorkspaceTools::~WorkspaceTools() = default;
 
 void WorkspaceTools::add_to(mcp::Server& server) const {
   for (const auto& tool : tools_) server.add_tool(tool);
+}
+
+std::vector<tools::Tool> agent_tools(const util::Config& config, const WorkspaceTools& workspace) {
+  if (config.get("VOICEDESK_AGENT_TOOLS") != "mcp") return workspace.tools();
+  auto client = std::make_shared<mcp::HttpClient>(mcp_client_options(config));
+  try {
+    std::vector<tools::Tool> tools = mcp::remote_tools(client);
+    spdlog::info("the agent acts with the {} tools of the MCP server at {}", tools.size(),
+                 client->url());
+    return tools;
+  } catch (const mcp::ClientError& error) {
+    throw std::runtime_error("cannot list the tools of the MCP server at " + client->url() +
+                             " (VOICEDESK_AGENT_TOOLS=mcp): " + error.what());
+  }
 }
 
 }  // namespace voicedesk::app

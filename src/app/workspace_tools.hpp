@@ -40,4 +40,10 @@ class WorkspaceTools {
   std::vector<tools::Tool> tools_;
 };
 
+// The tools the agent acts with: the workspace's own (VOICEDESK_AGENT_TOOLS=
+// local) or those of the MCP server at VOICEDESK_MCP_URL (mcp), called over
+// HTTP with a service token. Throws std::runtime_error naming the server when
+// its tools cannot be listed.
+std::vector<tools::Tool> agent_tools(const util::Config& config, const WorkspaceTools& workspace);
+
 }  // namespace voicedesk::app

@@ -25,6 +25,7 @@
 #include "audio/wav.hpp"
 #include "auth/token.hpp"
 #include "store/conversation_store.hpp"
+#include "util/child_process.hpp"
 
 namespace voicedesk {
 namespace {
@@ -287,6 +288,40 @@ TEST_F(Cli, ChatTalksToTheAgentWithTheContactsAndTheLocalCalendar) {
   const Result broken = run("chat --set VOICEDESK_CONTACTS_FILE=broken.txt --say hi");
   EXPECT_EQ(broken.exit_code, 2);
   EXPECT_THAT(broken.err, HasSubstr("VOICEDESK_CONTACTS_FILE"));
+}
+
+TEST_F(Cli, ChatActsThroughTheToolsOfAnotherMcpServer) {
+  // `voicedesk mcp` owns the calendar; the chat's agent reaches it over HTTP
+  // with service tokens (VOICEDESK_AGENT_TOOLS=mcp).
+  const std::string secret = "f0e1d2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff";
+  const int port = test_support::free_tcp_port();
+  const fs::path calendar = dir_ / "remote.ics";
+  test_support::ChildProcess server(
+      {VOICEDESK_BINARY, "mcp", "--listen", "127.0.0.1:" + std::to_string(port)}, dir_ / "mcp.log",
+      {{"VOICEDESK_AUTH_SECRET", secret},
+       {"VOICEDESK_CALENDAR_FILE", calendar.string()},
+       {"VOICEDESK_TIMEZONE", "UTC"},
+       {"XDG_DATA_HOME", dir_.string()}});
+  server.wait_for_port(port);
+  const std::string remote =
+      "VOICEDESK_AUTH_SECRET=" + secret +
+      " VOICEDESK_AGENT_TOOLS=mcp VOICEDESK_MCP_URL=http://127.0.0.1:" + std::to_string(port) +
+      "/mcp";
+  const Result result = run(
+      "chat --say 'schedule a meeting tomorrow at 10 am' --say yes --say \"what's on my calendar "
+      "tomorrow\"",
+      remote);
+  ASSERT_EQ(result.exit_code, 0) << result.err << server.log_text();
+  EXPECT_THAT(result.out, HasSubstr("-> done]\nassistant: Added"));
+  EXPECT_THAT(result.out, HasSubstr("assistant: You have 1 event: Meeting at 10:00."));
+  EXPECT_TRUE(fs::exists(calendar)) << "the event was not written by the MCP server";
+  EXPECT_FALSE(fs::exists(dir_ / "calendar.ics"));
+
+  // A server that is not there: a clear error, not a hang.
+  server.stop();
+  const Result unreachable = run("chat --say hi", remote);
+  EXPECT_NE(unreachable.exit_code, 0);
+  EXPECT_THAT(unreachable.err, HasSubstr("cannot list the tools of the MCP server"));
 }
 
 TEST_F(Cli, ConfigPrecedenceFileEnvironmentFlags) {

@@ -4,16 +4,11 @@
 #include "mcp/mcp_transcriber.hpp"
 
 #include <gtest/gtest.h>
-#include <httplib.h>
-
-#include <thread>
 
 #include "audio/resampler.hpp"
 #include "audio/wav.hpp"
-#include "auth/authenticator.hpp"
 #include "auth/token.hpp"
-#include "mcp/http_transport.hpp"
-#include "mcp/server.hpp"
+#include "mcp/token_checked_server.hpp"
 #include "stt/pocketsphinx_transcriber.hpp"
 #include "stt/transcription_service.hpp"
 #include "stt/whisper_ref.hpp"
@@ -29,45 +24,17 @@ class RemoteTranscribeServer {
  public:
   explicit RemoteTranscribeServer(const auth::ServiceSecret& secret)
       : service_(std::make_shared<stt::PocketsphinxTranscriber>(), stt::ServiceOptions{}),
-        authenticator_({.mode = auth::Mode::hmac, .secret = secret}),
-        server_(ServerInfo{}) {
-    server_.add_tool(tools::make_transcribe_tool(service_, {}));
-    HttpOptions options;
-    options.authenticate = [this](const httplib::Request& req) -> std::optional<json> {
-      const std::string key = req.get_header_value("X-API-Key");
-      const auth::AuthResult result = authenticator_.check(
-          "mcp", req.has_header("X-API-Key") ? std::optional<std::string_view>(key) : std::nullopt,
-          std::nullopt);
-      if (result.ok) return std::nullopt;
-      ++rejected_;
-      return result.error_body();
-    };
-    transport_ = std::make_unique<HttpTransport>(server_, std::move(options));
-    transport_->install(http_);
-    port_ = http_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { http_.listen_after_bind(); });
-  }
-  ~RemoteTranscribeServer() {
-    transport_->stop();
-    http_.stop();
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/mcp"; }
-  int rejected() const { return rejected_; }
+        server_(secret, {tools::make_transcribe_tool(service_, {})}) {}
+  std::string url() const { return server_.url(); }
+  int rejected() const { return server_.rejected(); }
 
  private:
-  stt::TranscriptionService service_;
-  auth::Authenticator authenticator_;
-  Server server_;
-  std::unique_ptr<HttpTransport> transport_;
-  httplib::Server http_;
-  int port_ = 0;
-  std::atomic<int> rejected_{0};
-  std::thread thread_;
+  stt::TranscriptionService service_;  // outlives the server and its tool
+  test::TokenCheckedServer server_;
 };
 
 std::vector<float> jfk_16k() {
-  const auto path = test::shared_dir() / "audio" / "jfk.wav";
+  const auto path = voicedesk::test::shared_dir() / "audio" / "jfk.wav";
   if (!std::filesystem::exists(path)) return {};
   return audio::mono_at_rate(audio::read_wav(path), stt::kSampleRate);
 }
