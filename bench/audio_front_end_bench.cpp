@@ -66,7 +66,8 @@ void BM_FrontEnd(benchmark::State& state, EndpointMode mode) {
   // One long-lived stream, as in a real session: buffers reach their working
   // size once instead of being allocated (and page-faulted) anew per pass.
   AudioFrontEnd front_end(
-      options, FrontEndHandlers{nullptr, nullptr, [&](Utterance&&) { ++utterances; }, nullptr});
+      options, FrontEndHandlers{nullptr, nullptr, [&](Utterance&&) { ++utterances; }, nullptr,
+                                nullptr, nullptr});
   for (auto _ : state) {
     for (std::size_t i = 0; i < signal.size(); i += kChunk) {
       front_end.push(std::span<const float>(signal).subspan(i, std::min(kChunk, signal.size() - i)),

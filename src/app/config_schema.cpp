@@ -79,6 +79,13 @@ std::vector<ConfigKey> build_schema() {
        .description = "Classic mode: silence in ms that ends an utterance",
        .min = 300,
        .max = 10000},
+      {.name = "VOICEDESK_SPECULATIVE_STT_MS",
+       .type = ValueType::Int,
+       .default_value = "200",
+       .description = "Fast mode: silence in ms after speech at which transcribing starts, before "
+                      "the utterance has ended; 0 = only once it ended",
+       .min = 0,
+       .max = 10000},
       {.name = "VOICEDESK_WEB_DIR",
        .type = ValueType::Path,
        .default_value = VOICEDESK_DEFAULT_WEB_DIR,

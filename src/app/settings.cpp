@@ -113,6 +113,7 @@ audio::FrontEndOptions front_end_options(const util::Config& config) {
   options.endpoint.max_utterance_ms = get_ms(config, "VOICEDESK_MAX_UTTERANCE_MS");
   options.endpoint.min_speech_ms = get_ms(config, "VOICEDESK_MIN_SPEECH_MS");
   options.endpoint.classic_silence_ms = get_ms(config, "VOICEDESK_CLASSIC_SILENCE_MS");
+  options.endpoint.speculative_after_ms = get_ms(config, "VOICEDESK_SPECULATIVE_STT_MS");
   return options;
 }
 

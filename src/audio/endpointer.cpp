@@ -41,26 +41,42 @@ void Endpointer::start_speech(std::int64_t onset, std::int64_t audio_begin, int 
   classic_quiet_frames_ = 0;
 }
 
-EndpointerStep Endpointer::end_speech(EndReason reason, std::int64_t audio_end) {
-  EndpointerStep step;
+bool Endpointer::is_utterance(const SpeechSegment& segment) const {
+  const bool long_enough = options_.mode == EndpointMode::Classic ||
+                           segment.active_frames * kFrameMs >= options_.min_speech_ms;
+  return segment.active_frames > 0 && long_enough;
+}
+
+bool Endpointer::speculates() const {
+  return options_.mode == EndpointMode::Fast && options_.speculative_after_ms > 0 &&
+         frames_for(options_.speculative_after_ms) < frames_for(options_.trailing_silence_ms);
+}
+
+void Endpointer::end_speech(EndReason reason, std::int64_t audio_end, EndpointerStep& step) {
   in_speech_ = false;
   current_.reason = reason;
   current_.audio_end = audio_end;
   current_.decided = next_frame_;
   floor_frame_ = audio_end;
-  const bool long_enough = options_.mode == EndpointMode::Classic ||
-                           current_.active_frames * kFrameMs >= options_.min_speech_ms;
-  if (current_.active_frames > 0 && long_enough) {
+  if (is_utterance(current_)) {
     step.finished = current_;
   } else {
     step.discarded = current_;
+  }
+  if (tentative_) {
+    const SpeechSegment& t = *tentative_;
+    const bool same = step.finished && t.audio_begin == current_.audio_begin &&
+                      t.onset == current_.onset && t.speech_end == current_.speech_end &&
+                      t.audio_end == current_.audio_end &&
+                      t.active_frames == current_.active_frames;
+    (same ? step.finished_as_tentative : step.tentative_withdrawn) = true;
+    tentative_.reset();
   }
   if (options_.mode == EndpointMode::Classic) {
     // The original clears its sliding window and look-back after every utterance.
     window_filled_ = 0;
     window_count_ = 0;
   }
-  return step;
 }
 
 EndpointerStep Endpointer::push(bool active) {
@@ -101,6 +117,10 @@ EndpointerStep Endpointer::push(bool active) {
     ++current_.active_frames;
     current_.speech_end = frame + 1;
     silence_run_ = 0;
+    if (tentative_) {
+      tentative_.reset();
+      step.tentative_withdrawn = true;
+    }
   } else {
     ++silence_run_;
   }
@@ -109,13 +129,13 @@ EndpointerStep Endpointer::push(bool active) {
     if (window_count_ <= kClassicQuietMax) {
       ++classic_quiet_frames_;
       if (classic_quiet_frames_ * kFrameMs >= options_.classic_silence_ms) {
-        step = end_speech(EndReason::Silence, frame + 1);
+        end_speech(EndReason::Silence, frame + 1, step);
       }
     } else {
       classic_quiet_frames_ = 0;
     }
   } else if (silence_run_ * kFrameMs >= options_.trailing_silence_ms) {
-    step = end_speech(EndReason::Silence, current_.speech_end);
+    end_speech(EndReason::Silence, current_.speech_end, step);
   }
 
   // Split before the next frame would take the utterance past the maximum.
@@ -123,11 +143,20 @@ EndpointerStep Endpointer::push(bool active) {
     // Split mid-speech: the cut is this utterance's end, and the next one
     // continues seamlessly from the following frame.
     current_.speech_end = frame + 1;
-    step = end_speech(EndReason::MaxLength, frame + 1);
+    end_speech(EndReason::MaxLength, frame + 1, step);
     ++next_frame_;
     start_speech(next_frame_, next_frame_, 0);
     step.onset = next_frame_;
     return step;
+  }
+  if (in_speech_ && speculates() && silence_run_ == frames_for(options_.speculative_after_ms) &&
+      is_utterance(current_)) {
+    // What end_speech() would finish if silence lasts until the endpoint.
+    tentative_ = current_;
+    tentative_->reason = EndReason::Silence;
+    tentative_->audio_end = current_.speech_end;
+    tentative_->decided = frame;
+    step.tentative = tentative_;
   }
   ++next_frame_;
   return step;
@@ -137,7 +166,9 @@ EndpointerStep Endpointer::finish() {
   if (!in_speech_) return {};
   const std::int64_t audio_end =
       options_.mode == EndpointMode::Classic ? next_frame_ : current_.speech_end;
-  return end_speech(EndReason::EndOfStream, audio_end);
+  EndpointerStep step;
+  end_speech(EndReason::EndOfStream, audio_end, step);
+  return step;
 }
 
 }  // namespace voicedesk::audio

@@ -33,6 +33,13 @@ struct EndpointerOptions {
   int max_utterance_ms = 30000;
   int min_speech_ms = 250;
   int classic_silence_ms = 2000;
+  // Fast mode: once this much silence followed speech, the speech so far is
+  // reported as a tentative segment (see EndpointerStep::tentative) so that
+  // speech-to-text can start before the endpoint; 0 (or not less than
+  // trailing_silence_ms) disables it. Classic mode never speculates: its
+  // segments keep their trailing silence, so a tentative one would differ.
+  // Off here; `voicedesk up` sets VOICEDESK_SPECULATIVE_STT_MS (200).
+  int speculative_after_ms = 0;
 };
 
 enum class EndReason { Silence, MaxLength, EndOfStream };
@@ -55,6 +62,17 @@ struct EndpointerStep {
   std::optional<SpeechSegment> finished;
   // A burst ended but was shorter than min_speech_ms and is not an utterance.
   std::optional<SpeechSegment> discarded;
+  // speculative_after_ms of silence followed speech: the segment as it would
+  // finish if no speech came before the endpoint (its `decided` is this
+  // frame). At most one per silence stretch.
+  std::optional<SpeechSegment> tentative;
+  // The last tentative segment will not be finished as reported (speech
+  // resumed, or a split cut it differently): whatever was started from it
+  // can go.
+  bool tentative_withdrawn = false;
+  // `finished` is exactly the last tentative segment (same audio and speech
+  // range), so work started from that one stands for it.
+  bool finished_as_tentative = false;
 };
 
 class Endpointer {
@@ -78,7 +96,10 @@ class Endpointer {
  private:
   static int frames_for(int ms) { return (ms + kFrameMs - 1) / kFrameMs; }
   void start_speech(std::int64_t onset, std::int64_t audio_begin, int active_frames);
-  EndpointerStep end_speech(EndReason reason, std::int64_t audio_end);
+  // Finishes (or discards) the open segment into step.
+  void end_speech(EndReason reason, std::int64_t audio_end, EndpointerStep& step);
+  bool is_utterance(const SpeechSegment& segment) const;
+  bool speculates() const;
 
   EndpointerOptions options_;
   std::array<bool, kOnsetWindow> window_{};
@@ -93,6 +114,8 @@ class Endpointer {
   SpeechSegment current_;
   int silence_run_ = 0;           // fast: frames since the last active one
   int classic_quiet_frames_ = 0;  // classic: frames counted by the silence counter
+  // The segment last reported as tentative, until it is finished or withdrawn.
+  std::optional<SpeechSegment> tentative_;
 };
 
 }  // namespace voicedesk::audio

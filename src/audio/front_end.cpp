@@ -79,6 +79,7 @@ struct AudioFrontEnd::Impl {
   void drain_vad_frames();
   bool judge(std::span<const float> frame);
   void handle(const EndpointerStep& step);
+  Utterance utterance_of(const SpeechSegment& segment, std::int64_t detected) const;
   void finish();
 
   FrontEndHandlers handlers;
@@ -147,23 +148,35 @@ void AudioFrontEnd::Impl::drain_vad_frames() {
   resampled.erase(resampled.begin(), resampled.begin() + static_cast<std::ptrdiff_t>(offset));
 }
 
+Utterance AudioFrontEnd::Impl::utterance_of(const SpeechSegment& s, std::int64_t detected) const {
+  Utterance u;
+  u.audio_start = s.audio_begin * kInputFrame;
+  u.audio_48k = history_48k.slice(u.audio_start, std::min(s.audio_end * kInputFrame, received));
+  u.audio_16k = history_16k.slice(s.audio_begin * kVadFrame, s.audio_end * kVadFrame);
+  u.start = std::min(s.onset * kInputFrame, received);
+  u.end = std::min(s.speech_end * kInputFrame, received);
+  u.detected = detected;
+  u.detected_at = std::chrono::steady_clock::now();
+  u.reason = s.reason;
+  u.stats = measure(s, u.audio_16k);
+  return u;
+}
+
 void AudioFrontEnd::Impl::handle(const EndpointerStep& step) {
   // A split at max length finishes one utterance and starts the next in the
   // same frame: report the end first.
   const std::int64_t now = std::min(history_48k.end(), received);
-  if (step.finished) {
-    const SpeechSegment& s = *step.finished;
-    Utterance u;
-    u.audio_start = s.audio_begin * kInputFrame;
-    u.audio_48k = history_48k.slice(u.audio_start, std::min(s.audio_end * kInputFrame, received));
-    u.audio_16k = history_16k.slice(s.audio_begin * kVadFrame, s.audio_end * kVadFrame);
-    u.start = std::min(s.onset * kInputFrame, received);
-    u.end = std::min(s.speech_end * kInputFrame, received);
-    u.detected = now;
-    u.detected_at = std::chrono::steady_clock::now();
-    u.reason = s.reason;
-    u.stats = measure(s, u.audio_16k);
-    if (handlers.on_utterance) handlers.on_utterance(std::move(u));
+  // Withdrawn before anything else, so that a handler never holds two.
+  if (step.tentative_withdrawn && handlers.on_tentative_withdrawn) {
+    handlers.on_tentative_withdrawn();
+  }
+  if (step.finished && handlers.on_utterance) {
+    Utterance u = utterance_of(*step.finished, now);
+    u.as_tentative = step.finished_as_tentative;
+    handlers.on_utterance(std::move(u));
+  }
+  if (step.tentative && handlers.on_tentative_utterance) {
+    handlers.on_tentative_utterance(utterance_of(*step.tentative, now));
   }
   if (step.discarded && handlers.on_speech_discarded) {
     handlers.on_speech_discarded(SpeechStarted{step.discarded->onset * kInputFrame, now});

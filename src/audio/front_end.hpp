@@ -41,6 +41,9 @@ struct Utterance {
   std::chrono::steady_clock::time_point detected_at;  // wall clock at that moment
   EndReason reason = EndReason::Silence;
   VadStats stats;
+  // The same audio as the last tentative utterance (FrontEndHandlers::
+  // on_tentative_utterance), so its transcription stands for this one's.
+  bool as_tentative = false;
 
   static double seconds(std::int64_t position) {
     return static_cast<double>(position) / kInputRate;
@@ -68,6 +71,13 @@ struct FrontEndHandlers {
   std::function<void(Utterance&&)> on_utterance;
   // Speech that ended too short to be an utterance (clicks, coughs).
   std::function<void(const SpeechStarted&)> on_speech_discarded;
+  // EndpointerOptions::speculative_after_ms of silence followed speech: the
+  // utterance as it will be if no speech comes before the endpoint (same
+  // audio, bounds and statistics; `detected` is now). Either an utterance
+  // with as_tentative follows, or on_tentative_withdrawn (speech resumed, or
+  // a split cut it elsewhere) before any other tentative one.
+  std::function<void(Utterance&&)> on_tentative_utterance;
+  std::function<void()> on_tentative_withdrawn;
 };
 
 // The audio front-end of one stream: 48 kHz PCM in (any chunk size, mono or

@@ -439,6 +439,9 @@ class PendingTranscripts {
     double end = 0;
     Clock::time_point speech_end_at;  // when the last speech sample arrived
     Clock::time_point detected_at;    // when the endpointer ended the utterance
+    // Submitted before the endpoint: the speculative transcription of the
+    // tentative utterance.
+    bool speculative = false;
   };
 
   explicit PendingTranscripts(std::function<void(Item&)> deliver)
@@ -560,6 +563,9 @@ class Session {
   std::string negotiate(GstSdpMessagePtr sdp);
   void deliver(PendingTranscripts::Item& item);
   void on_utterance(audio::Utterance&& utterance);
+  // Starts transcribing a tentative utterance now, on an idle worker only.
+  void speculate(audio::Utterance&& tentative);
+  void drop_speculation();
   Clock::time_point arrival_of(std::int64_t position) const;
   void close_soon(std::string_view reason) { gateway_.close(id, reason); }
 
@@ -599,6 +605,9 @@ class Session {
   audio::BargeInDetector barge_in_detector_;
   std::deque<std::pair<std::int64_t, Clock::time_point>> arrivals_;  // end position, wall time
   int next_transcript_id_ = 1;
+  // The transcription of the tentative utterance, until the endpoint decides
+  // (streaming thread; teardown() once the streaming threads stopped).
+  std::optional<stt::TranscriptionService::Request> speculation_;
 
   PendingTranscripts transcripts_;
 };
@@ -620,6 +629,13 @@ audio::FrontEndHandlers Session::front_end_handlers() {
   handlers.on_speech_discarded = [this](const audio::SpeechStarted&) { send(vad_event(false)); };
   handlers.on_utterance = [this](audio::Utterance&& utterance) {
     on_utterance(std::move(utterance));
+  };
+  handlers.on_tentative_utterance = [this](audio::Utterance&& tentative) {
+    speculate(std::move(tentative));
+  };
+  handlers.on_tentative_withdrawn = [this] {
+    spdlog::debug("rtc session {}: speech resumed, speculative transcription dropped", id);
+    drop_speculation();
   };
   return handlers;
 }
@@ -857,6 +873,8 @@ void Session::teardown() {
     // None when building the pipeline failed.
     if (webrtc_ != nullptr) g_signal_handlers_disconnect_by_data(webrtc_, this);
   }
+  // No streaming thread runs the front end any more.
+  drop_speculation();
   GObjectPtr<GObject> channel;
   {
     std::lock_guard lock(mutex_);
@@ -906,19 +924,46 @@ Clock::time_point Session::arrival_of(std::int64_t position) const {
   return arrivals_.empty() ? Clock::now() : arrivals_.back().second;
 }
 
+void Session::speculate(audio::Utterance&& tentative) {
+  drop_speculation();  // the front end withdraws first; at most one per session anyway
+  speculation_ = gateway_.transcription.try_submit_speculative(std::move(tentative.audio_16k));
+  if (!speculation_) {
+    spdlog::debug("rtc session {}: no idle speech-to-text worker, no speculative transcription",
+                  id);
+  }
+}
+
+void Session::drop_speculation() {
+  if (!speculation_) return;
+  speculation_->cancel();
+  speculation_.reset();
+}
+
 void Session::on_utterance(audio::Utterance&& utterance) {
   send(vad_event(false));
   spdlog::debug("rtc session {}: utterance {:.2f}-{:.2f} s", id, utterance.start_seconds(),
                 utterance.end_seconds());
-  const auto speech_end_at = arrival_of(utterance.end);
-  try {
+  const auto pend = [&](stt::TranscriptionService::Request request, bool speculative) {
     transcripts_.push({.id = next_transcript_id_,
-                       .request = gateway_.transcription.submit(std::move(utterance.audio_16k)),
+                       .request = std::move(request),
                        .start = utterance.start_seconds(),
                        .end = utterance.end_seconds(),
-                       .speech_end_at = speech_end_at,
-                       .detected_at = utterance.detected_at});
+                       .speech_end_at = arrival_of(utterance.end),
+                       .detected_at = utterance.detected_at,
+                       .speculative = speculative});
     ++next_transcript_id_;
+  };
+  // The utterance is exactly the tentative one: its transcription, finished
+  // or still running, is this one's (unless an ordinary request preempted it).
+  std::optional<stt::TranscriptionService::Request> speculation =
+      std::exchange(speculation_, std::nullopt);
+  if (speculation && utterance.as_tentative && speculation->confirm()) {
+    pend(std::move(*speculation), true);
+    return;
+  }
+  if (speculation) speculation->cancel();
+  try {
+    pend(gateway_.transcription.submit(std::move(utterance.audio_16k)), false);
   } catch (const stt::BusyError& error) {
     spdlog::warn("rtc session {}: utterance dropped: {}", id, error.what());
     send(error_event(std::string("speech-to-text is busy: ") + error.what()));
@@ -930,26 +975,40 @@ void Session::deliver(PendingTranscripts::Item& item) {
     const stt::Transcript transcript = item.request.get();
     const auto sent_at = Clock::now();
     const stt::Timings& timings = transcript.timings;
+    const Clock::duration running = item.request.time_running();
     spdlog::info(
-        "rtc session {}: transcript {} ({} chars, {:.2f}-{:.2f} s, stt {} ms: mel {:.1f}, encode "
+        "rtc session {}: transcript {} ({} chars, {:.2f}-{:.2f} s, stt {} ms{}: mel {:.1f}, encode "
         "{:.1f}, decode {:.1f})",
-        id, item.id, transcript.text.size(), item.start, item.end,
-        milliseconds(item.request.time_running()), timings.mel_ms, timings.encode_ms,
+        id, item.id, transcript.text.size(), item.start, item.end, milliseconds(running),
+        item.speculative ? ", speculative" : "", timings.mel_ms, timings.encode_ms,
         timings.decode_ms);
-    send({{"type", "transcript"},
-          {"id", item.id},
-          {"text", transcript.text},
-          {"start", item.start},
-          {"end", item.end},
-          {"final", true},
-          {"latency_ms",
-           {{"endpoint", milliseconds(item.detected_at - item.speech_end_at)},
-            {"queue", milliseconds(item.request.time_queued())},
-            {"stt", milliseconds(item.request.time_running())},
-            {"total", milliseconds(sent_at - item.speech_end_at)}}},
-          // The server's wall clock, so that a client on the same clock can tell how long the
-          // event took to reach it (scripts/measure-latency).
-          {"sent_at_ms", milliseconds(std::chrono::system_clock::now().time_since_epoch())}});
+    json latency = {{"endpoint", milliseconds(item.detected_at - item.speech_end_at)},
+                    {"queue", milliseconds(item.request.time_queued())},
+                    {"stt", milliseconds(running)},
+                    {"total", milliseconds(sent_at - item.speech_end_at)}};
+    if (item.speculative) {
+      // Started before the endpoint: queue and stt count only what was left
+      // of them once the endpoint decided; stt_total is the whole run.
+      const Clock::time_point started = item.request.submitted_at() + item.request.time_queued();
+      const Clock::time_point after_endpoint = std::max(started, item.detected_at);
+      latency["queue"] = milliseconds(std::max(started - item.detected_at, Clock::duration{}));
+      latency["stt"] =
+          milliseconds(std::max(started + running - after_endpoint, Clock::duration{}));
+      latency["stt_total"] = milliseconds(running);
+    }
+    json event = {
+        {"type", "transcript"},
+        {"id", item.id},
+        {"text", transcript.text},
+        {"start", item.start},
+        {"end", item.end},
+        {"final", true},
+        {"latency_ms", std::move(latency)},
+        // The server's wall clock, so that a client on the same clock can tell how long
+        // the event took to reach it (scripts/measure-latency).
+        {"sent_at_ms", milliseconds(std::chrono::system_clock::now().time_since_epoch())}};
+    if (item.speculative) event["speculative"] = true;
+    send(event);
     const auto& hand_on = gateway_.options.on_user_input;
     if (hand_on && !transcript.text.empty())
       hand_on(id, {UserInput::Kind::speech, transcript.text});

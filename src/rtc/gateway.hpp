@@ -111,6 +111,10 @@ class GatewayError : public std::runtime_error {
 //     decision; queue: waiting for a speech-to-text worker; stt: transcribing;
 //     total: from that arrival to sending this event; sent_at_ms: when it was
 //     sent, in milliseconds since the Unix epoch on the server's clock.
+//     With "speculative":true the transcription started before the endpoint
+//     (FrontEndHandlers::on_tentative_utterance): queue and stt then count
+//     only what was left after the endpoint decided, and latency_ms.stt_total
+//     is the whole speech-to-text run.
 //   {"type":"error","message":...}
 //   {"type":"speech","state":"started","since_speak_ms":ms,"sent_at_ms":unix_ms}
 //     a spoken reply's first audio went out, since_speak_ms after speak()

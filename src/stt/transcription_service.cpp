@@ -50,11 +50,23 @@ struct TranscriptionService::Job {
   std::atomic<double> progress{0.0};
 
   // Guarded by Core::mutex.
+  bool speculative = false;  // may be preempted (until confirmed)
+  bool preempted = false;    // cancelled to make way for an ordinary request
   State state = State::queued;
   Clock::time_point submitted = Clock::now();
   Clock::time_point started;   // when running began, or when cancelled in the queue
   Clock::time_point finished;  // valid once done
 };
+
+namespace {
+
+template <typename Jobs>
+std::size_t count_speculative(const Jobs& jobs) {
+  return static_cast<std::size_t>(
+      std::count_if(jobs.begin(), jobs.end(), [](const auto& job) { return job->speculative; }));
+}
+
+}  // namespace
 
 BusyError::BusyError(std::size_t queued, std::size_t limit)
     : TranscribeError("speech-to-text is busy: " + std::to_string(queued) +
@@ -85,6 +97,12 @@ void TranscriptionService::Request::cancel() {
   job_->reject();
 }
 
+bool TranscriptionService::Request::confirm() {
+  std::lock_guard lock(core_->mutex);
+  job_->speculative = false;
+  return !job_->preempted;
+}
+
 State TranscriptionService::Request::state() const {
   std::lock_guard lock(core_->mutex);
   return job_->state;
@@ -99,6 +117,10 @@ std::size_t TranscriptionService::Request::queue_position() const {
   if (job_->state != State::queued) return 0;
   const auto it = std::find(core_->queued.begin(), core_->queued.end(), job_);
   return static_cast<std::size_t>(it - core_->queued.begin()) + 1;
+}
+
+Clock::time_point TranscriptionService::Request::submitted_at() const {
+  return job_->submitted;  // set once, before the handle exists
 }
 
 Clock::duration TranscriptionService::Request::time_queued() const {
@@ -150,22 +172,60 @@ TranscriptionService::~TranscriptionService() {
 
 TranscriptionService::Request TranscriptionService::submit(std::vector<float> audio_16k,
                                                            TranscribeOptions options) {
+  return *enqueue(std::move(audio_16k), std::move(options), false);
+}
+
+std::optional<TranscriptionService::Request> TranscriptionService::try_submit_speculative(
+    std::vector<float> audio_16k, TranscribeOptions options) {
+  return enqueue(std::move(audio_16k), std::move(options), true);
+}
+
+std::optional<TranscriptionService::Request> TranscriptionService::enqueue(
+    std::vector<float> audio_16k, TranscribeOptions options, bool speculative) {
   auto job = std::make_shared<Job>(std::move(audio_16k), std::move(options));
+  job->speculative = speculative;
   std::future<Transcript> result = job->promise.get_future();
   {
     std::lock_guard lock(core_->mutex);
-    // Counted against workers + max_queued rather than the queue alone, so a
-    // request that an idle worker has yet to take does not count as waiting
-    // (max_queued 0 still lets requests through to idle workers).
+    Core& core = *core_;
     const auto workers = static_cast<std::size_t>(options_.workers);
-    const std::size_t in_flight = core_->queued.size() + core_->running.size();
-    if (in_flight >= workers && in_flight - workers >= options_.max_queued) {
-      throw BusyError(in_flight - workers, options_.max_queued);
+    const std::size_t all = core.queued.size() + core.running.size();
+    if (speculative) {
+      if (all >= workers) return std::nullopt;
+      core.queued.push_back(job);
+    } else {
+      // Counted against workers + max_queued rather than the queue alone, so a
+      // request that an idle worker has yet to take does not count as waiting
+      // (max_queued 0 still lets requests through to idle workers); nor do
+      // speculative requests, which give way.
+      const std::size_t in_flight =
+          all - count_speculative(core.queued) - count_speculative(core.running);
+      if (in_flight >= workers && in_flight - workers >= options_.max_queued) {
+        throw BusyError(in_flight - workers, options_.max_queued);
+      }
+      const auto first_speculative = std::find_if(core.queued.begin(), core.queued.end(),
+                                                  [](const auto& j) { return j->speculative; });
+      core.queued.insert(first_speculative, job);
+      preempt_speculative(core);
     }
-    core_->queued.push_back(job);
   }
   core_->work_ready.notify_one();
   return Request(core_, std::move(job), std::move(result));
+}
+
+void TranscriptionService::preempt_speculative(Core& core) const {
+  const std::size_t ordinary_waiting = core.queued.size() - count_speculative(core.queued);
+  // Workers free now or soon: idle ones and those already stopping.
+  std::size_t freeing = static_cast<std::size_t>(options_.workers) - core.running.size();
+  for (const auto& job : core.running) freeing += job->preempted ? 1 : 0;
+  for (const auto& job : core.running) {
+    if (ordinary_waiting <= freeing) return;
+    if (job->speculative && !job->preempted) {
+      job->preempted = true;
+      job->cancel.store(true);
+      ++freeing;
+    }
+  }
 }
 
 std::size_t TranscriptionService::queued() const {

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <future>
 #include <memory>
+#include <optional>
 #include <stop_token>
 #include <thread>
 #include <vector>
@@ -67,6 +68,11 @@ class TranscriptionService {
     // transcriber polls between steps (it then throws Cancelled, or returns
     // its transcript if it was already finishing). Done: nothing.
     void cancel();
+    // Makes a speculative request (try_submit_speculative) an ordinary one,
+    // which is never preempted. False when it was preempted already: its
+    // result is then Cancelled (or a transcript it was finishing anyway) and
+    // the work has to be submitted again. True for an ordinary request.
+    bool confirm();
 
     State state() const;
     // Fraction done, 0..1, as last reported by the transcriber; 1 once it
@@ -75,6 +81,9 @@ class TranscriptionService {
     // 1 for the next request to run, 2 for the one after it...; 0 when
     // running or done.
     std::size_t queue_position() const;
+    // When submit() queued it; with time_queued() and time_running(), when it
+    // started and finished.
+    std::chrono::steady_clock::time_point submitted_at() const;
     // Time spent waiting for a worker and transcribing; they keep growing
     // while the request is in that state. A request cancelled in the queue
     // never runs.
@@ -109,7 +118,18 @@ class TranscriptionService {
   // progress report, while Request::cancel() reaches the transcriber directly.
   // Throws BusyError when max_queued requests are already waiting (requests
   // about to be taken by an idle worker do not count as waiting).
+  // Ordinary requests go ahead of queued speculative ones, and one that
+  // finds no idle worker preempts (cancels) a running speculative request.
   Request submit(std::vector<float> audio_16k, TranscribeOptions options = {});
+  // Speculative work (an utterance that may still grow): queued only when a
+  // worker is idle now (nullopt otherwise), never counted as waiting by
+  // submit(), and preempted by any ordinary request that would otherwise wait
+  // for a worker, until Request::confirm(). So speculation only ever uses
+  // idle workers; an ordinary request waits at most until the transcriber
+  // notices the cancel flag (pocketsphinx: its final passes, which cannot be
+  // interrupted).
+  std::optional<Request> try_submit_speculative(std::vector<float> audio_16k,
+                                                TranscribeOptions options = {});
 
   std::size_t queued() const;   // waiting for a worker
   std::size_t running() const;  // being transcribed
@@ -117,6 +137,11 @@ class TranscriptionService {
   const ServiceOptions& options() const { return options_; }
 
  private:
+  std::optional<Request> enqueue(std::vector<float> audio_16k, TranscribeOptions options,
+                                 bool speculative);
+  // Asks running speculative requests to stop while ordinary ones wait that
+  // the idle (or already stopping) workers will not take. Core::mutex held.
+  void preempt_speculative(Core& core) const;
   void work(std::stop_token stop);
   Transcript transcribe(Job& job) const;
 

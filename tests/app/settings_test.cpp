@@ -107,6 +107,17 @@ TEST(GatewaySettings, SpokenReplies) {
   EXPECT_THROW(config_with({{"VOICEDESK_BARGE_IN_MS", "10"}}), util::ConfigError);
 }
 
+TEST(GatewaySettings, SpeculativeTranscription) {
+  EXPECT_EQ(gateway_options(config_with({})).front_end.endpoint.speculative_after_ms, 200);
+  EXPECT_EQ(gateway_options(config_with({{"VOICEDESK_SPECULATIVE_STT_MS", "0"}}))
+                .front_end.endpoint.speculative_after_ms,
+            0);
+  EXPECT_EQ(gateway_options(config_with({{"VOICEDESK_SPECULATIVE_STT_MS", "330"}}))
+                .front_end.endpoint.speculative_after_ms,
+            330);
+  EXPECT_THROW(config_with({{"VOICEDESK_SPECULATIVE_STT_MS", "-1"}}), util::ConfigError);
+}
+
 TEST(GatewaySettings, StunAndTurnServers) {
   const rtc::GatewayOptions options = gateway_options(config_with({
       {"VOICEDESK_STUN_URL", "stun:stun.example.org:3478"},

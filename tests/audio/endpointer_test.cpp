@@ -12,6 +12,9 @@ struct Outcome {
   std::vector<SpeechSegment> finished;
   std::vector<SpeechSegment> discarded;
   std::vector<std::int64_t> onsets;
+  std::vector<SpeechSegment> tentative;
+  int withdrawn = 0;
+  std::vector<bool> finished_as_tentative;  // one per finished segment
 };
 
 // '#' = active 30 ms frame, '.' = inactive.
@@ -20,7 +23,12 @@ Outcome run(const std::string& pattern, const EndpointerOptions& options, bool f
   Outcome result;
   auto collect = [&](const EndpointerStep& step) {
     if (step.onset) result.onsets.push_back(*step.onset);
-    if (step.finished) result.finished.push_back(*step.finished);
+    if (step.finished) {
+      result.finished.push_back(*step.finished);
+      result.finished_as_tentative.push_back(step.finished_as_tentative);
+    }
+    if (step.tentative) result.tentative.push_back(*step.tentative);
+    result.withdrawn += step.tentative_withdrawn ? 1 : 0;
     if (step.discarded) result.discarded.push_back(*step.discarded);
   };
   for (char c : pattern) collect(endpointer.push(c == '#'));
@@ -159,6 +167,97 @@ TEST(Endpointer, EndOfStreamFinishesAnOpenUtterance) {
   ASSERT_EQ(r.finished.size(), 1u);
   EXPECT_EQ(r.finished[0].reason, EndReason::EndOfStream);
   EXPECT_EQ(r.finished[0].speech_end, 17 + 33);
+}
+
+EndpointerOptions speculative(int after_ms = 200) {
+  EndpointerOptions o;
+  o.speculative_after_ms = after_ms;
+  return o;
+}
+
+bool same_speech(const SpeechSegment& a, const SpeechSegment& b) {
+  return a.audio_begin == b.audio_begin && a.onset == b.onset && a.speech_end == b.speech_end &&
+         a.audio_end == b.audio_end && a.active_frames == b.active_frames;
+}
+
+void expect_same_finished(const Outcome& a, const Outcome& b) {
+  ASSERT_EQ(a.finished.size(), b.finished.size());
+  for (std::size_t i = 0; i < a.finished.size(); ++i) {
+    EXPECT_TRUE(same_speech(a.finished[i], b.finished[i])) << i;
+    EXPECT_EQ(a.finished[i].decided, b.finished[i].decided) << i;
+    EXPECT_EQ(a.finished[i].reason, b.finished[i].reason) << i;
+  }
+  EXPECT_EQ(a.onsets, b.onsets);
+}
+
+TEST(Endpointer, FastReportsTheTentativeSegmentOnceAfterTheSpeculativeSilence) {
+  const std::string input = frames('.', 1.0) + frames('#', 1.0) + frames('.', 2.0);
+  const Outcome r = run(input, speculative());  // 200 ms = 7 frames
+  ASSERT_EQ(r.tentative.size(), 1u);
+  ASSERT_EQ(r.finished.size(), 1u);
+  const SpeechSegment& t = r.tentative[0];
+  EXPECT_EQ(t.decided, t.speech_end + 6);  // the 7th silent frame
+  EXPECT_EQ(t.reason, EndReason::Silence);
+  EXPECT_TRUE(same_speech(t, r.finished[0]));
+  EXPECT_EQ(r.finished_as_tentative, std::vector<bool>{true});
+  EXPECT_EQ(r.withdrawn, 0);
+  // Speculation changes nothing about the utterances themselves.
+  expect_same_finished(r, run(input, EndpointerOptions{}));
+}
+
+TEST(Endpointer, FastWithdrawsTheTentativeSegmentWhenSpeechResumes) {
+  const std::string burst = frames('#', 1.0);
+  // 300 ms pause: a tentative segment, then speech before the 600 ms endpoint.
+  const std::string input = frames('.', 1.0) + burst + std::string(10, '.') + burst +
+                            std::string(10, '.') + burst + frames('.', 2.0);
+  const Outcome r = run(input, speculative());
+  ASSERT_EQ(r.finished.size(), 1u);
+  ASSERT_EQ(r.tentative.size(), 3u);  // one per silence stretch
+  EXPECT_EQ(r.withdrawn, 2);
+  EXPECT_EQ(r.tentative[0].speech_end, 33 + 33);
+  EXPECT_EQ(r.tentative[0].decided, 33 + 33 + 6);
+  EXPECT_TRUE(same_speech(r.tentative[2], r.finished[0]));
+  EXPECT_EQ(r.finished_as_tentative, std::vector<bool>{true});
+  expect_same_finished(r, run(input, EndpointerOptions{}));
+  // A pause shorter than the speculative silence reports nothing tentative.
+  const Outcome short_pause =
+      run(frames('.', 1.0) + burst + std::string(6, '.') + burst, speculative());
+  EXPECT_TRUE(short_pause.tentative.empty());
+  EXPECT_EQ(short_pause.finished.size(), 1u);
+}
+
+TEST(Endpointer, FastWithdrawsTheTentativeSegmentThatASplitCutsDifferently) {
+  EndpointerOptions o = speculative();
+  o.max_utterance_ms = 3000;  // 100 frames from audio_begin 23: a split at frame 122
+  const std::string input = frames('.', 1.0) + std::string(77, '#') + frames('.', 2.0);
+  const Outcome r = run(input, o);
+  ASSERT_EQ(r.tentative.size(), 1u);
+  EXPECT_EQ(r.tentative[0].decided, 116);
+  EXPECT_EQ(r.withdrawn, 1);
+  ASSERT_EQ(r.finished.size(), 1u);
+  EXPECT_EQ(r.finished[0].reason, EndReason::MaxLength);
+  EXPECT_EQ(r.finished_as_tentative, std::vector<bool>{false});
+  o.speculative_after_ms = 0;
+  expect_same_finished(r, run(input, o));
+}
+
+TEST(Endpointer, EndOfStreamFinishesTheTentativeSegmentAsReported) {
+  const Outcome r = run(frames('.', 0.5) + frames('#', 1.0) + frames('.', 0.3), speculative());
+  ASSERT_EQ(r.finished.size(), 1u);
+  EXPECT_EQ(r.finished[0].reason, EndReason::EndOfStream);
+  EXPECT_EQ(r.finished_as_tentative, std::vector<bool>{true});
+}
+
+TEST(Endpointer, SpeculationIsOffWhenDisabledTooLateTooShortOrClassic) {
+  const std::string input = frames('.', 1.0) + frames('#', 1.0) + frames('.', 3.0);
+  EXPECT_TRUE(run(input, speculative(0)).tentative.empty());
+  EXPECT_TRUE(run(input, speculative(600)).tentative.empty());  // not before the endpoint
+  EXPECT_TRUE(run(input, speculative(580)).tentative.empty());  // the same 20th frame
+  EXPECT_EQ(run(input, speculative(570)).tentative.size(), 1u);
+  EXPECT_TRUE(run(frames('.', 1) + "########" + frames('.', 1), speculative()).tentative.empty());
+  EndpointerOptions o = classic();
+  o.speculative_after_ms = 200;
+  EXPECT_TRUE(run(input, o).tentative.empty());
 }
 
 TEST(Endpointer, OldestNeededFrameCoversPreRollAndOpenUtterance) {

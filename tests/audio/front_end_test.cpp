@@ -29,6 +29,8 @@ struct Trace {
   std::string decisions;  // '#' active, '.' inactive, one per 30 ms frame
   std::vector<Utterance> utterances;
   int started = 0;
+  std::vector<Utterance> tentative;
+  int withdrawn = 0;
 };
 
 template <typename Sample>
@@ -44,7 +46,9 @@ Trace run(std::span<const Sample> input, const FrontEndOptions& options, std::si
                          trace.decisions += f.active ? '#' : '.';
                        },
                        [&](const SpeechStarted&) { ++trace.started; },
-                       [&](Utterance&& u) { trace.utterances.push_back(std::move(u)); }, nullptr});
+                       [&](Utterance&& u) { trace.utterances.push_back(std::move(u)); }, nullptr,
+                       [&](Utterance&& u) { trace.tentative.push_back(std::move(u)); },
+                       [&] { ++trace.withdrawn; }});
   const std::size_t step = chunk * static_cast<std::size_t>(channels);
   for (std::size_t i = 0; i < input.size(); i += step) {
     front_end.push(input.subspan(i, std::min(step, input.size() - i)), channels);
@@ -237,6 +241,61 @@ TEST(AudioFrontEnd, FastModeUtteranceCarriesBothRatesAndTimes) {
   const std::vector<float> input = bursts({1.0, 1.0});
   EXPECT_TRUE(std::equal(u.audio_48k.begin(), u.audio_48k.end(),
                          input.begin() + static_cast<std::ptrdiff_t>(u.audio_start)));
+}
+
+FrontEndOptions speculative() {
+  FrontEndOptions options;
+  options.endpoint.speculative_after_ms = 200;
+  return options;
+}
+
+void expect_same_utterance(const Utterance& a, const Utterance& b) {
+  EXPECT_EQ(a.audio_start, b.audio_start);
+  EXPECT_EQ(a.start, b.start);
+  EXPECT_EQ(a.end, b.end);
+  EXPECT_EQ(a.audio_48k, b.audio_48k);
+  EXPECT_EQ(a.audio_16k, b.audio_16k);
+  EXPECT_EQ(a.stats.frames, b.stats.frames);
+  EXPECT_EQ(a.stats.active_frames, b.stats.active_frames);
+}
+
+TEST(AudioFrontEnd, FastModeReportsTheTentativeUtteranceDuringTheTrailingSilence) {
+  const std::vector<float> input = bursts({1.0});
+  const Trace trace = run(input, speculative());
+  ASSERT_EQ(trace.tentative.size(), 1u);
+  ASSERT_EQ(trace.utterances.size(), 1u);
+  EXPECT_EQ(trace.withdrawn, 0);
+  const Utterance& tentative = trace.tentative[0];
+  const Utterance& final = trace.utterances[0];
+  EXPECT_FALSE(tentative.as_tentative);
+  EXPECT_TRUE(final.as_tentative);
+  expect_same_utterance(tentative, final);
+  // 210 ms (7 frames) of silence instead of 600 ms: 390 ms before the endpoint.
+  EXPECT_EQ(final.detected - tentative.detected,
+            13 * static_cast<std::int64_t>(kInputFrameSamples));
+  EXPECT_LT(tentative.detected_at, final.detected_at);
+  // The same utterance as without speculation.
+  const Trace plain = run(input);
+  ASSERT_EQ(plain.utterances.size(), 1u);
+  expect_same_utterance(plain.utterances[0], final);
+  EXPECT_EQ(plain.utterances[0].detected, final.detected);
+  EXPECT_FALSE(plain.utterances[0].as_tentative);
+  EXPECT_TRUE(plain.tentative.empty());
+}
+
+TEST(AudioFrontEnd, FastModeWithdrawsTheTentativeUtteranceWhenSpeechResumes) {
+  // A 400 ms pause: longer than the speculative silence, shorter than the endpoint's.
+  const std::vector<float> input = bursts({0.4, 1.0});
+  const Trace trace = run(input, speculative());
+  ASSERT_EQ(trace.utterances.size(), 1u);
+  ASSERT_GE(trace.tentative.size(), 2u);
+  EXPECT_EQ(trace.withdrawn, static_cast<int>(trace.tentative.size()) - 1);
+  EXPECT_LT(trace.tentative[0].end, trace.utterances[0].end);
+  expect_same_utterance(trace.tentative.back(), trace.utterances[0]);
+  EXPECT_TRUE(trace.utterances[0].as_tentative);
+  const Trace plain = run(input);
+  ASSERT_EQ(plain.utterances.size(), 1u);
+  expect_same_utterance(plain.utterances[0], trace.utterances[0]);
 }
 
 TEST(AudioFrontEnd, FastModeSplitsLongSpeechAtTheMaximumLength) {

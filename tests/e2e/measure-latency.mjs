@@ -15,7 +15,9 @@
 // Per utterance (milliseconds; the server and the browser share this machine's clock):
 //   endpoint  last speech audio received by the server -> endpointer decision
 //   queue     waiting for the speech-to-text worker (0 unless utterances pile up)
-//   stt       transcription
+//   stt       transcription (after the endpoint: a transcription started during the
+//             trailing silence, VOICEDESK_SPECULATIVE_STT_MS, counts only what was left)
+//   stt_total the whole transcription, before the endpoint included
 // --until transcript (the default):
 //   delivery  the rest: handing the result to the session thread, the DataChannel,
 //             the page's parsing and React's render, up to the transcript's insertion
@@ -105,7 +107,7 @@ function transcriptLatencies(messages, shown, clips) {
     throw new Error(`expected ${clips.length} transcripts, got ${events.length} events and ${shown.length} shown`);
   }
   return events.map(({ at, event }, i) => {
-    const { endpoint, queue, stt, total } = event.latency_ms;
+    const { endpoint, queue, stt, stt_total: sttTotal = stt, total } = event.latency_ms;
     const serverDelivery = total - endpoint - queue - stt;
     const shownAt = shown[i].at;
     const delivery = serverDelivery + (shownAt - event.sent_at_ms);
@@ -115,6 +117,7 @@ function transcriptLatencies(messages, shown, clips) {
       endpoint,
       queue,
       stt,
+      stt_total: sttTotal,
       delivery: round1(delivery),
       delivery_server: round1(serverDelivery),
       delivery_to_page: round1(at - event.sent_at_ms),
@@ -153,6 +156,7 @@ function replyLatencies(messages, replyAudio, clips) {
       endpoint: latency.endpoint,
       queue: latency.queue,
       stt: latency.stt,
+      stt_total: latency.stt_total ?? latency.stt,
       handoff: round1(latency.total - latency.endpoint - latency.queue - latency.stt
         + (audioSentAt - tts - transcriptSentAt - agent)),
       agent: round1(agent),
@@ -165,8 +169,8 @@ function replyLatencies(messages, replyAudio, clips) {
 }
 
 const COLUMNS = {
-  transcript: ['endpoint', 'queue', 'stt', 'delivery', 'total'],
-  reply: ['endpoint', 'queue', 'stt', 'handoff', 'agent', 'tts', 'network', 'total', 'after_endpoint'],
+  transcript: ['endpoint', 'queue', 'stt', 'stt_total', 'delivery', 'total'],
+  reply: ['endpoint', 'queue', 'stt', 'stt_total', 'handoff', 'agent', 'tts', 'network', 'total', 'after_endpoint'],
 };
 
 // Whether every transcript with text has had its reply spoken to the end (in the page).

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -26,6 +27,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -1094,6 +1096,115 @@ TEST_F(GatewayBusyTest, ABusyServiceIsAnErrorEventNotACrash) {
   EXPECT_EQ(transcript.at("id"), 1);
   EXPECT_EQ(transcript.at("text"), "gated");
   EXPECT_EQ(gateway_->session_count(), 1u);
+}
+
+// Takes a fixed time per transcription (giving up when cancelled) and
+// answers with the number of samples it heard, so a test can tell which audio
+// was transcribed and how often.
+class TimedTranscriber final : public stt::Transcriber {
+ public:
+  explicit TimedTranscriber(std::chrono::milliseconds duration) : duration_(duration) {}
+  stt::Transcript transcribe(std::span<const float> audio_16k,
+                             const stt::TranscribeOptions& options) const override {
+    ++calls_;
+    const auto deadline = Clock::now() + duration_;
+    while (Clock::now() < deadline) {
+      if (options.cancel != nullptr && options.cancel->load()) throw stt::Cancelled();
+      std::this_thread::sleep_for(5ms);
+    }
+    stt::Transcript transcript;
+    transcript.text = std::to_string(audio_16k.size());
+    return transcript;
+  }
+  std::string model_name() const override { return "timed"; }
+  int calls() const { return calls_.load(); }
+
+ private:
+  std::chrono::milliseconds duration_;
+  mutable std::atomic<int> calls_{0};
+};
+
+// Speculative transcription on, with a 300 ms transcriber: it finishes
+// within the 390 ms between the tentative utterance and the endpoint.
+class GatewaySpeculativeTest : public GatewayMediaTest {
+ protected:
+  GatewaySpeculativeTest() { service_ = &service_300ms_; }
+  GatewayOptions options() const override {
+    GatewayOptions options = GatewayMediaTest::options();
+    options.front_end.endpoint.speculative_after_ms = 200;
+    return options;
+  }
+  // The one transcript event; fails when a second one comes.
+  json only_transcript(FakeBrowser& browser) {
+    const json transcript = browser.wait_for_type("transcript");
+    EXPECT_TRUE(browser
+                    .wait_for(
+                        [](const json& m) {
+                          return m.value("type", "") == "transcript" && m.value("id", 0) != 1;
+                        },
+                        1500ms)
+                    .is_null())
+        << "a second transcript";
+    return transcript;
+  }
+  // Samples the transcriber heard for an utterance: pre-roll, speech, no trailing silence.
+  static double expected_samples(const json& transcript) {
+    return (transcript.at("end").get<double>() - transcript.at("start").get<double>() + 0.3) *
+           16000;
+  }
+
+  std::shared_ptr<TimedTranscriber> timed_ = std::make_shared<TimedTranscriber>(300ms);
+  stt::TranscriptionService service_300ms_{timed_, stt::ServiceOptions{}};
+};
+
+TEST_F(GatewaySpeculativeTest, TranscribesDuringTheTrailingSilenceAndReportsOneTranscript) {
+  std::vector<float> clip = speech();
+  if (clip.empty()) GTEST_SKIP() << "missing " << shared_file("audio/send-email.wav");
+  FakeBrowser browser(std::move(clip));
+  connect(browser);
+
+  const json transcript = only_transcript(browser);
+  ASSERT_FALSE(transcript.is_null()) << "no transcript event";
+  std::printf("[ rtc      ] %s\n", transcript.dump().c_str());
+  EXPECT_EQ(transcript.at("id"), 1);
+  EXPECT_EQ(transcript.value("speculative", false), true);
+  EXPECT_EQ(timed_->calls(), 1);
+  EXPECT_NEAR(std::stod(transcript.at("text").get<std::string>()), expected_samples(transcript),
+              480);
+  const json& latency = transcript.at("latency_ms");
+  EXPECT_GE(latency.at("endpoint").get<double>(), 500);
+  // 300 ms of speech-to-text, done before the endpoint: nothing left after it
+  // (a loaded machine may start the 300 ms late).
+  EXPECT_GE(latency.at("stt_total").get<double>(), 300);
+  EXPECT_LT(latency.at("stt").get<double>(), 150);
+  EXPECT_EQ(latency.at("queue").get<double>(), 0);
+}
+
+TEST_F(GatewaySpeculativeTest, SpeechAfterAShortPauseDiscardsTheSpeculativeTranscription) {
+  const std::vector<float> clip = speech();
+  if (clip.empty()) GTEST_SKIP() << "missing " << shared_file("audio/send-email.wav");
+  // The clip's speech, a 400 ms pause (more than the 200 ms of speculation,
+  // less than the 600 ms endpoint) and the clip again.
+  const auto last_sound =
+      std::find_if(clip.rbegin(), clip.rend(), [](float x) { return std::abs(x) > 0.01f; }).base();
+  std::vector<float> paused(clip.begin(), last_sound);
+  paused.insert(paused.end(), 6400, 0.0f);
+  paused.insert(paused.end(), clip.begin() + static_cast<std::ptrdiff_t>(first_sound(clip)),
+                clip.end());
+  const double pause_start = static_cast<double>(last_sound - clip.begin()) / 16000;
+  FakeBrowser browser(std::move(paused));
+  connect(browser);
+
+  const json transcript = only_transcript(browser);
+  ASSERT_FALSE(transcript.is_null()) << "no transcript event";
+  std::printf("[ rtc      ] %s\n", transcript.dump().c_str());
+  // One utterance over both parts, transcribed as a whole.
+  EXPECT_LT(transcript.at("start").get<double>(), pause_start);
+  EXPECT_GT(transcript.at("end").get<double>(), pause_start + 3);
+  EXPECT_NEAR(std::stod(transcript.at("text").get<std::string>()), expected_samples(transcript),
+              480);
+  // The pause's speculative transcription and the whole utterance's.
+  EXPECT_GE(timed_->calls(), 2);
 }
 
 }  // namespace

@@ -263,6 +263,48 @@ TEST(TranscriptionService, CancellingARunningRequestReachesTheTranscriber) {
   request.cancel();  // done: nothing left to do
 }
 
+TEST(TranscriptionService, SpeculativeRequestsOnlyUseIdleWorkers) {
+  Fixture f({.workers = 1, .max_queued = 0});
+  std::optional<Request> speculative = f.service->try_submit_speculative(audio_with_id(10));
+  ASSERT_TRUE(speculative.has_value());
+  ASSERT_TRUE(f.fake->wait_started(1));
+  EXPECT_FALSE(f.service->try_submit_speculative(audio_with_id(11)).has_value());
+  // Confirmed, it is an ordinary request: the next one finds the service busy.
+  EXPECT_TRUE(speculative->confirm());
+  EXPECT_THROW(f.service->submit(audio_with_id(12)), BusyError);
+  f.fake->open();
+  EXPECT_EQ(speculative->get().text, "10");
+  EXPECT_THAT(f.fake->seen(), ElementsAre(10));
+}
+
+TEST(TranscriptionService, AnOrdinaryRequestPreemptsARunningSpeculativeOne) {
+  Fixture f({.workers = 1, .max_queued = 0});
+  std::optional<Request> speculative = f.service->try_submit_speculative(audio_with_id(10));
+  ASSERT_TRUE(speculative.has_value());
+  ASSERT_TRUE(f.fake->wait_started(1));
+  // Not counted as waiting, and cancelled to make way.
+  Request ordinary = f.service->submit(audio_with_id(11));
+  EXPECT_TRUE(ended_cancelled(*speculative));
+  EXPECT_FALSE(speculative->confirm());
+  f.fake->open();
+  EXPECT_EQ(ordinary.get().text, "11");
+  EXPECT_THAT(f.fake->seen(), ElementsAre(10, 11));
+  EXPECT_EQ(f.fake->cancelled(), 1);
+}
+
+TEST(TranscriptionService, ConfirmedSpeculativeRequestsAreNotPreempted) {
+  Fixture f({.workers = 1, .max_queued = 1});
+  std::optional<Request> speculative = f.service->try_submit_speculative(audio_with_id(10));
+  ASSERT_TRUE(speculative.has_value());
+  ASSERT_TRUE(f.fake->wait_started(1));
+  EXPECT_TRUE(speculative->confirm());
+  Request ordinary = f.service->submit(audio_with_id(11));
+  f.fake->open();
+  EXPECT_EQ(speculative->get().text, "10");
+  EXPECT_EQ(ordinary.get().text, "11");
+  EXPECT_EQ(f.fake->cancelled(), 0);
+}
+
 TEST(TranscriptionService, HonoursTheCallersOwnProgressAndCancel) {
   Fixture f({});
   std::atomic<bool> stop{false};
