@@ -434,32 +434,40 @@ bool grammar_wins(const std::vector<PathItem>& grammar, const std::vector<PathIt
 
 class PocketsphinxTranscriber::Pool {
  public:
-  Pool(const std::filesystem::path& model_dir, std::size_t max_decoders)
+  Pool(const std::filesystem::path& model_dir, std::size_t max_decoders,
+       int grammar_searches_per_decoder)
       : files_(find_model(model_dir)),
         max_decoders_(max_decoders != 0 ? max_decoders
-                                        : std::max(1U, std::thread::hardware_concurrency())) {
+                                        : std::max(1U, std::thread::hardware_concurrency())),
+        grammar_searches_per_decoder_(grammar_searches_per_decoder) {
     // Reserved so that give_back(), which runs in destructors, cannot throw.
     idle_.reserve(max_decoders_);
-    idle_.push_back(create());
+    idle_.push_back({create()});
     created_ = 1;
-    frames_per_second_ =
-        static_cast<double>(cmd_ln_int32_r(ps_get_config(idle_[0].get()), "-frate"));
-    language_model_search_ = ps_get_search(idle_[0].get());
+    ps_decoder_t* first = idle_[0].decoder.get();
+    frames_per_second_ = static_cast<double>(cmd_ln_int32_r(ps_get_config(first), "-frate"));
+    language_model_search_ = ps_get_search(first);
   }
+
+  struct Pooled {
+    DecoderPtr decoder;
+    int grammar_searches = 0;  // set on it so far
+  };
 
   // A decoder lent to one transcription, returned to the pool when it goes out of scope.
   class Lease {
    public:
-    Lease(Pool& pool, DecoderPtr decoder) : pool_(pool), decoder_(std::move(decoder)) {}
-    ~Lease() { pool_.give_back(std::move(decoder_)); }
+    Lease(Pool& pool, Pooled pooled) : pool_(pool), pooled_(std::move(pooled)) {}
+    ~Lease() { pool_.give_back(std::move(pooled_)); }
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
 
-    ps_decoder_t* get() const { return decoder_.get(); }
+    ps_decoder_t* get() const { return pooled_.decoder.get(); }
+    void count_grammar_search() { ++pooled_.grammar_searches; }
 
    private:
     Pool& pool_;
-    DecoderPtr decoder_;
+    Pooled pooled_;
   };
 
   // Waits while all max_decoders are lent. Sets load_ms to the time spent
@@ -468,10 +476,10 @@ class PocketsphinxTranscriber::Pool {
     std::unique_lock lock(mutex_);
     returned_.wait(lock, [&] { return !idle_.empty() || created_ < max_decoders_; });
     if (!idle_.empty()) {
-      DecoderPtr decoder = std::move(idle_.back());
+      Pooled pooled = std::move(idle_.back());
       idle_.pop_back();
       load_ms = 0;
-      return Lease(*this, std::move(decoder));
+      return Lease(*this, std::move(pooled));
     }
     ++created_;  // claims the slot; loading takes long, so without the lock
     lock.unlock();
@@ -479,11 +487,9 @@ class PocketsphinxTranscriber::Pool {
       const auto start = Clock::now();
       DecoderPtr decoder = create();
       load_ms = ms_since(start);
-      return Lease(*this, std::move(decoder));
+      return Lease(*this, {std::move(decoder)});
     } catch (...) {
-      lock.lock();
-      --created_;
-      returned_.notify_one();
+      release_slot();
       throw;
     }
   }
@@ -516,22 +522,69 @@ class PocketsphinxTranscriber::Pool {
     return decoder;
   }
 
-  void give_back(DecoderPtr decoder) {
+  void release_slot() {
     {
       const std::lock_guard lock(mutex_);
-      idle_.push_back(std::move(decoder));
+      --created_;
     }
     returned_.notify_one();
   }
 
+  void give_back(Pooled pooled) noexcept {
+    if (pooled.grammar_searches >= grammar_searches_per_decoder_) {
+      retire(std::move(pooled.decoder));
+      return;
+    }
+    {
+      const std::lock_guard lock(mutex_);
+      idle_.push_back(std::move(pooled));
+    }
+    returned_.notify_one();
+  }
+
+  // Frees a worn-out decoder and loads its replacement on a thread of its
+  // own, which keeps the slot claimed until the new decoder is idle.
+  void retire(DecoderPtr worn) noexcept {
+    worn.reset();
+    std::vector<std::jthread> earlier;
+    {
+      const std::lock_guard lock(mutex_);
+      earlier.swap(replacers_);
+    }
+    earlier.clear();  // joins replacements started long ago
+    try {
+      std::jthread replacer([this] { replace(); });
+      const std::lock_guard lock(mutex_);
+      replacers_.push_back(std::move(replacer));
+    } catch (...) {
+      release_slot();  // the next call loads one instead
+    }
+  }
+
+  void replace() noexcept {
+    try {
+      DecoderPtr fresh = create();
+      {
+        const std::lock_guard lock(mutex_);
+        idle_.push_back({std::move(fresh)});
+      }
+      returned_.notify_one();
+    } catch (...) {
+      release_slot();
+    }
+  }
+
   const ModelFiles files_;
   const std::size_t max_decoders_;
+  const int grammar_searches_per_decoder_;
   double frames_per_second_ = 0;
   std::string language_model_search_;
   std::mutex mutex_;
   std::condition_variable returned_;
-  std::vector<DecoderPtr> idle_;
-  std::size_t created_ = 0;  // idle or lent
+  std::vector<Pooled> idle_;
+  std::size_t created_ = 0;  // idle, lent or being replaced
+  // Last, so destroyed (joined) first, while what they use still exists.
+  std::vector<std::jthread> replacers_;
 };
 
 std::filesystem::path PocketsphinxTranscriber::default_model_dir() {
@@ -553,16 +606,18 @@ void add_grammar_search(ps_decoder_t* decoder, const char* name, const std::stri
 }  // namespace
 
 PocketsphinxTranscriber::PocketsphinxTranscriber(std::filesystem::path model_dir,
-                                                 std::size_t max_decoders)
-    : pool_(std::make_unique<Pool>(model_dir, max_decoders)) {}
+                                                 std::size_t max_decoders,
+                                                 int grammar_searches_per_decoder)
+    : pool_(std::make_unique<Pool>(model_dir, max_decoders, grammar_searches_per_decoder)) {}
 
 void PocketsphinxTranscriber::set_command_grammar(std::optional<CommandGrammar> grammar) {
   if (grammar) {
     // A grammar that does not compile fails here, not on the next utterance.
     double load_ms = 0;
-    const Pool::Lease lease = pool_->acquire(load_ms);
+    Pool::Lease lease = pool_->acquire(load_ms);
     last_sphinx_error[0] = '\0';
     add_grammar_search(lease.get(), kCommandSearch, grammar->jsgf + dictation_rule({}));
+    lease.count_grammar_search();
   }
   auto next = grammar ? std::make_shared<const CommandGrammar>(std::move(*grammar)) : nullptr;
   const std::lock_guard lock(grammar_mutex_);
@@ -598,7 +653,7 @@ Transcript PocketsphinxTranscriber::transcribe(std::span<const float> audio_16k,
   Transcript transcript;
   transcript.language = "en";
   const std::shared_ptr<const CommandGrammar> grammar = command_grammar();
-  const Pool::Lease lease = pool_->acquire(transcript.timings.load_ms);
+  Pool::Lease lease = pool_->acquire(transcript.timings.load_ms);
   ps_decoder_t* decoder = lease.get();
   // A new stream resets the noise estimate and numbers frames from 0, so no
   // call depends on what the pooled decoder decoded before.
@@ -634,9 +689,11 @@ Transcript PocketsphinxTranscriber::transcribe(std::span<const float> audio_16k,
   const std::vector<std::string> heard = words_of(path);
   if (grammar && !heard.empty()) {
     add_grammar_search(decoder, kCommandSearch, grammar->jsgf + dictation_rule(heard));
+    lease.count_grammar_search();
     std::vector<PathItem> command = decode(kCommandSearch, 0, {language_model_share, 0.85});
     if (!command.empty() && words_of(command) != heard) {
       add_grammar_search(decoder, kHeardSearch, heard_words_grammar(heard));
+      lease.count_grammar_search();
       const std::vector<PathItem> reference = decode(kHeardSearch, 0, {0.85, 1.0});
       if (grammar_wins(command, reference, heard)) {
         path = std::move(command);

@@ -53,8 +53,16 @@ class PocketsphinxTranscriber final : public Transcriber {
   // rather than on the first call. max_decoders 0 = one per hardware thread.
   // Throws TranscribeError naming a missing file, or the directory and
   // pocketsphinx's reason when it cannot load one.
+  //
+  // pocketsphinx 0.8 leaks about 70 KB each time a grammar search is set (it
+  // frees the search, not all that setting it built), and an utterance with a
+  // command grammar sets two. So a decoder is retired after
+  // grammar_searches_per_decoder of them (the default, about 28 MB) and a
+  // fresh one is loaded in the background: no call waits for it.
+  static constexpr int kGrammarSearchesPerDecoder = 400;
   explicit PocketsphinxTranscriber(std::filesystem::path model_dir = default_model_dir(),
-                                   std::size_t max_decoders = 0);
+                                   std::size_t max_decoders = 0,
+                                   int grammar_searches_per_decoder = kGrammarSearchesPerDecoder);
   ~PocketsphinxTranscriber() override;
 
   // One segment per stretch of words between pauses of 0.3 s or more.

@@ -78,8 +78,15 @@ test('20 connect/disconnect cycles leave no threads or memory behind', { skip, t
     // The first sessions pay one-time costs: the DTLS certificate, plugin
     // loading, the speech-to-text decoder, malloc arenas for new threads.
     for (let i = 0; i < 3; i++) await cycle();
-    await page.waitForTimeout(1000);
-    const before = processStats(server.proc.pid);
+    // An earlier test's session frees its threads and memory a few seconds
+    // after it ends: start from a server whose thread count has settled.
+    let before = processStats(server.proc.pid);
+    for (let steady = 0, waited = 0; steady < 5000 && waited < 30_000; waited += 500) {
+      await page.waitForTimeout(500);
+      const now = processStats(server.proc.pid);
+      steady = now.threads === before.threads ? steady + 500 : 0;
+      before = now;
+    }
     for (let i = 0; i < 20; i++) await cycle();
     await page.waitForTimeout(2000);  // teardown runs on the server's main loop
     const afterStats = processStats(server.proc.pid);

@@ -217,6 +217,20 @@ TEST_F(Pocketsphinx, ACommandSaidAsTheGrammarHasItComesOutWordExact) {
   EXPECT_EQ(recognizer.transcribe(std::vector<float>(kSampleRate), {}).text, "");
 }
 
+// pocketsphinx leaks on every grammar search: decoders are replaced after a
+// number of them, here after every utterance, without changing the results.
+TEST_F(Pocketsphinx, WornOutDecodersAreReplacedWithoutChangingResults) {
+  VOICEDESK_REQUIRE_FILE(test::shared_dir() / "audio" / "calendar-friday.wav");
+  const std::vector<float> audio = clip("calendar-friday.wav");
+  PocketsphinxTranscriber recognizer(PocketsphinxTranscriber::default_model_dir(), 1, 2);
+  recognizer.set_command_grammar(
+      PocketsphinxTranscriber::CommandGrammar{std::string(kTestGrammar)});
+  for (int i = 0; i < 3; ++i) {
+    const Transcript command = recognizer.transcribe(audio, {});
+    EXPECT_EQ(command.text, "what is on my calendar for friday") << "call " << i;
+  }
+}
+
 TEST_F(Pocketsphinx, AGrammarThatDoesNotCompileIsRefusedWithTheReason) {
   PocketsphinxTranscriber recognizer(PocketsphinxTranscriber::default_model_dir(), 1);
   try {
