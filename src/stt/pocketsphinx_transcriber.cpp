@@ -691,7 +691,8 @@ Transcript PocketsphinxTranscriber::transcribe(std::span<const float> audio_16k,
     add_grammar_search(decoder, kCommandSearch, grammar->jsgf + dictation_rule(heard));
     lease.count_grammar_search();
     std::vector<PathItem> command = decode(kCommandSearch, 0, {language_model_share, 0.85});
-    if (!command.empty() && words_of(command) != heard) {
+    const std::vector<std::string> command_words = words_of(command);
+    if (!command_words.empty() && command_words != heard) {
       add_grammar_search(decoder, kHeardSearch, heard_words_grammar(heard));
       lease.count_grammar_search();
       const std::vector<PathItem> reference = decode(kHeardSearch, 0, {0.85, 1.0});
