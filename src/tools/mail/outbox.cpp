@@ -25,6 +25,11 @@ std::int64_t to_ms(Clock::time_point time) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
 }
 
+// A due time in whole milliseconds, rounded up: a retry never comes before its delay has passed.
+std::int64_t due_ms(Clock::time_point time) {
+  return std::chrono::ceil<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+
 Clock::time_point from_ms(std::int64_t ms) {
   return Clock::time_point(std::chrono::milliseconds(ms));
 }
@@ -301,7 +306,7 @@ void Outbox::record_result(const Claim& claim, const SmtpError* error) {
   update.bind(1, state)
       .bind(2, attempts)
       .bind(3, last_error)
-      .bind(4, to_ms(next_attempt))
+      .bind(4, due_ms(next_attempt))
       .bind(5, to_ms(now))
       .bind(6, claim.id);
   update.step();
